@@ -1,0 +1,51 @@
+# Loom: `make demo` shows the platform working, `make test` runs the whole suite.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+BIN := .venv/bin
+
+.PHONY: help setup demo test unit integration lint format lock stack-up stack-down
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: $(BIN)/.synced  ## install uv, the virtual environment and test packages
+
+$(BIN)/.synced: pyproject.toml uv.lock scripts/bootstrap.sh
+	scripts/bootstrap.sh
+	touch $@
+
+demo: setup  ## bring the local stack up and show its status
+	$(BIN)/loom stack up
+	$(BIN)/loom stack status
+
+test: setup  ## lint, then unit and integration tests against the real local stack
+	$(MAKE) --no-print-directory lint
+	$(BIN)/loom stack up
+	$(BIN)/pytest --cov --cov-report=term
+
+unit: setup  ## unit tests only (no servers)
+	$(BIN)/pytest tests/unit
+
+integration: setup  ## integration tests only
+	$(BIN)/loom stack up
+	$(BIN)/pytest tests/integration
+
+lint: setup  ## black, ruff and the project-rules checker
+	$(BIN)/black --check --quiet .
+	$(BIN)/ruff check --quiet .
+	$(BIN)/loom lint
+
+format: setup  ## apply black and ruff's fixes
+	$(BIN)/black --quiet .
+	$(BIN)/ruff check --fix --quiet .
+
+lock:  ## re-lock dependencies and export requirements-locked.txt
+	uv lock
+	uv export --frozen --no-dev --no-emit-project --format requirements-txt --quiet -o requirements-locked.txt
+
+stack-up: setup  ## start Kafka, TimescaleDB, Redis and Trino
+	$(BIN)/loom stack up
+
+stack-down: setup  ## stop them
+	$(BIN)/loom stack down

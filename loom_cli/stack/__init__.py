@@ -1,0 +1,1 @@
+"""The local stack: real servers as local processes, no Docker engine needed."""

@@ -1,0 +1,483 @@
+"""The four servers of the local stack: PostgreSQL+TimescaleDB, Redis, Kafka, Trino.
+
+Each service knows how to provision itself (install what is missing), prepare its
+state under ``$LOOM_HOME``, the command that runs it, and how to tell it is healthy.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import uuid
+from abc import ABC, abstractmethod
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from loom_cli.stack import provision
+from loom_cli.stack.process import ManagedProcess, StackError, port_in_use
+from loom_core.settings import REPO_ROOT, LoomSettings
+
+LOCAL_DEPLOY = REPO_ROOT / "deploy" / "local"
+TRINO_CATALOGS = REPO_ROOT / "deploy" / "trino" / "catalog"
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class Service(ABC):
+    """A server the stack starts as a local process.
+
+    Parameters
+    ----------
+    settings
+        Connection settings; the service listens on the port they name.
+    report
+        Receives one-line progress messages.
+    """
+
+    name: str
+    stop_signal: signal.Signals = signal.SIGTERM
+    startup_timeout: float = 60.0
+    user: str | None = None  # run the server as this user (None: as ourselves)
+
+    def __init__(
+        self, settings: LoomSettings, report: provision.Report = provision.quiet
+    ) -> None:
+        self.settings = settings
+        self.report = report
+        self.home = settings.home / self.name
+        self.process = ManagedProcess(
+            self.name, settings.home / "run", settings.home / "logs", self.markers
+        )
+
+    @property
+    @abstractmethod
+    def port(self) -> int:
+        """The TCP port the service listens on (127.0.0.1)."""
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        """Strings of which our process's command line holds at least one."""
+        return (str(self.home),)
+
+    @property
+    def cache(self) -> Path:
+        """Downloads and builds shared by every start."""
+        return self.settings.cache
+
+    def provision(self) -> None:  # noqa: B027 - optional hook
+        """Install whatever the service needs and is missing."""
+
+    def prepare(self) -> None:  # noqa: B027 - optional hook
+        """Create data folders and configuration before a start."""
+
+    @abstractmethod
+    def argv(self) -> list[str]:
+        """Return the command that runs the server in the foreground."""
+
+    def env(self) -> dict[str, str]:
+        """Extra environment variables for the server."""
+        return {}
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise an exception saying why the service is not healthy."""
+
+    def ready(self) -> None:
+        """Raise unless the server accepts work (before ``after_start``)."""
+        self.check()
+
+    def after_start(self) -> None:  # noqa: B027 - optional hook
+        """Create what the stack expects inside a ready server (idempotent)."""
+
+    def health(self) -> str | None:
+        """Return None when healthy, else the reason it is not."""
+        try:
+            self.check()
+        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+            return str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        return None
+
+
+def _chown_tree(path: Path, user: str) -> None:
+    entry = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(path):
+        for name in [root, *(Path(root, n) for n in dirs + files)]:
+            os.chown(name, entry.pw_uid, entry.pw_gid)
+
+
+def _require_reachable(path: Path, user: str) -> None:
+    """Fail clearly when ``user`` cannot traverse the folders above ``path``."""
+    for parent in path.resolve().parents:
+        if not parent.stat().st_mode & 0o001:
+            msg = (
+                f"the {user} user cannot reach {path} because {parent} is not "
+                f"world-searchable; run `chmod o+x {parent}` or set LOOM_HOME elsewhere"
+            )
+            raise StackError(msg)
+
+
+class Postgres(Service):
+    """PostgreSQL 15 with TimescaleDB preloaded; database ``loom``, role ``loom``."""
+
+    name = "postgres"
+    stop_signal = signal.SIGINT  # "fast" shutdown: roll back clients, then stop
+    startup_timeout = 60.0
+
+    @property
+    def user(self) -> str | None:  # type: ignore[override]
+        """``postgres`` when run as root: initdb refuses to run as root."""
+        return "postgres" if os.geteuid() == 0 else None
+
+    @property
+    def port(self) -> int:  # noqa: D102
+        return self.settings.postgres_port
+
+    @property
+    def data(self) -> Path:
+        """The cluster's data directory."""
+        return self.home / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        """Where the server's Unix socket lives (superuser access for bootstrap)."""
+        return self.home / "run"
+
+    def provision(self) -> None:  # noqa: D102
+        if not (PG_BIN / "postgres").exists():
+            provision.apt_install("postgresql-15", report=self.report)
+        pkglib = Path(
+            subprocess.run(
+                [PG_BIN / "pg_config", "--pkglibdir"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
+        if not (pkglib / "timescaledb.so").exists():
+            self.report("building TimescaleDB from Debian's source package (~1 min)")
+            script = LOCAL_DEPLOY / "postgres" / "install-timescaledb.sh"
+            work = self.cache / "timescaledb"
+            work.mkdir(parents=True, exist_ok=True)
+            provision.run(
+                ["bash", str(script), str(work)],
+                "building TimescaleDB",
+                f"see {script} for the recipe; it needs root and the Debian mirror",
+            )
+
+    def prepare(self) -> None:  # noqa: D102
+        self.home.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            _require_reachable(self.home, self.user)
+        self.socket_dir.mkdir(exist_ok=True)
+        if not (self.data / "PG_VERSION").exists():
+            shutil.rmtree(self.data, ignore_errors=True)
+            self.data.mkdir()
+            if self.user:
+                _chown_tree(self.home, self.user)
+            self.report("initialising the PostgreSQL cluster")
+            provision.run(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                ],
+                "initdb",
+                f"remove {self.data} and retry",
+                user=self.user,
+            )
+        conf = (LOCAL_DEPLOY / "postgres" / "postgresql.conf").read_text()
+        (self.data / "loom.conf").write_text(conf)
+        main_conf = self.data / "postgresql.conf"
+        if "include_if_exists = 'loom.conf'" not in main_conf.read_text():
+            with main_conf.open("a") as fh:
+                fh.write("\ninclude_if_exists = 'loom.conf'\n")
+        if self.user:
+            _chown_tree(self.home, self.user)
+
+    def argv(self) -> list[str]:  # noqa: D102
+        return [
+            str(PG_BIN / "postgres"),
+            "-D",
+            str(self.data),
+            "-p",
+            str(self.port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={self.socket_dir}",
+        ]
+
+    def _superuser(self, dbname: str = "postgres"):  # noqa: ANN202
+        import psycopg  # noqa: PLC0415 - keep `loom lint` free of driver imports
+
+        return psycopg.connect(
+            host=str(self.socket_dir),
+            port=self.port,
+            user="postgres",
+            dbname=dbname,
+            autocommit=True,
+            connect_timeout=3,
+        )
+
+    def ready(self) -> None:  # noqa: D102
+        with self._superuser() as conn:
+            conn.execute("SELECT 1")
+
+    def check(self) -> None:  # noqa: D102
+        import psycopg  # noqa: PLC0415
+
+        with psycopg.connect(self.settings.database_url, connect_timeout=3) as conn:
+            row = conn.execute(
+                "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+            ).fetchone()
+        if row is None:
+            msg = "timescaledb extension missing in the loom database"
+            raise RuntimeError(msg)
+
+    def health(self) -> str | None:  # noqa: D102
+        reason = super().health()
+        if reason and "password authentication failed" in reason:
+            return reason + " (LOOM_DATABASE_URL must match the stack's role)"
+        return reason
+
+    def after_start(self) -> None:  # noqa: D102
+        url = urlsplit(self.settings.database_url)
+        role, password = url.username or "loom", url.password or "loom"
+        databases = [url.path.lstrip("/") or "loom", "dagster"]
+        with self._superuser() as conn:
+            if not conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
+            ).fetchone():
+                conn.execute(f'CREATE ROLE "{role}" LOGIN CREATEDB')
+            conn.execute(f"ALTER ROLE \"{role}\" PASSWORD '{password}'")
+            for db in databases:
+                if not conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (db,)
+                ).fetchone():
+                    conn.execute(f'CREATE DATABASE "{db}" OWNER "{role}"')
+        with self._superuser(databases[0]) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+
+
+class Redis(Service):
+    """Redis for short-lived ingest state (upload offsets, camera pairs)."""
+
+    name = "redis"
+    startup_timeout = 20.0
+
+    @property
+    def port(self) -> int:  # noqa: D102
+        return self.settings.redis_port
+
+    @property
+    def markers(self) -> tuple[str, ...]:  # noqa: D102
+        # redis-server soon rewrites its command line to "redis-server host:port"
+        return (str(self.home), f"127.0.0.1:{self.port}")
+
+    def provision(self) -> None:  # noqa: D102
+        provision.require_command("redis-server", "redis-server", self.report)
+
+    def prepare(self) -> None:  # noqa: D102
+        self.home.mkdir(parents=True, exist_ok=True)
+
+    def argv(self) -> list[str]:  # noqa: D102
+        return [
+            shutil.which("redis-server") or "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.home),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--daemonize",
+            "no",
+        ]
+
+    def check(self) -> None:  # noqa: D102
+        import redis  # noqa: PLC0415
+
+        client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+
+
+class Kafka(Service):
+    """Apache Kafka 4 in KRaft mode: one node that is broker and controller."""
+
+    name = "kafka"
+    startup_timeout = 90.0
+    java_version = 17
+
+    @property
+    def port(self) -> int:  # noqa: D102
+        return self.settings.kafka_port
+
+    @property
+    def controller_port(self) -> int:
+        """The KRaft controller listener, next to the broker port."""
+        return self.port + 1
+
+    @property
+    def config(self) -> Path:
+        """The generated ``server.properties``."""
+        return self.home / "server.properties"
+
+    def provision(self) -> None:  # noqa: D102
+        self.java = provision.find_java_home(self.java_version, self.report)
+        self.classpath = provision.maven_resolve(
+            LOCAL_DEPLOY / "kafka" / "pom.xml", self.cache / "maven", self.report
+        )
+
+    def prepare(self) -> None:  # noqa: D102
+        data = self.home / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        template = (LOCAL_DEPLOY / "kafka" / "server.properties").read_text()
+        self.config.write_text(
+            template.format(
+                port=self.port, controller_port=self.controller_port, data=data
+            )
+        )
+        if not (data / "meta.properties").exists():
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=")
+            self.report("formatting Kafka storage (KRaft)")
+            provision.run(
+                [
+                    *self._java(),
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id.decode(),
+                    "-c",
+                    str(self.config),
+                ],
+                "formatting Kafka storage",
+                f"remove {data} and retry",
+            )
+
+    def _java(self) -> list[str]:
+        log_config = LOCAL_DEPLOY / "kafka" / "log4j2.yaml"
+        return [
+            str(self.java / "bin" / "java"),
+            "-Xms256m",
+            "-Xmx768m",
+            f"-Dlog4j2.configurationFile={log_config}",
+            "-cp",
+            os.pathsep.join(map(str, self.classpath)),
+        ]
+
+    def argv(self) -> list[str]:  # noqa: D102
+        return [*self._java(), "kafka.Kafka", str(self.config)]
+
+    def check(self) -> None:  # noqa: D102
+        from confluent_kafka.admin import AdminClient  # noqa: PLC0415
+
+        if not port_in_use(self.port):
+            msg = f"nothing listens on 127.0.0.1:{self.port}"
+            raise RuntimeError(msg)
+        admin = AdminClient(
+            {
+                "bootstrap.servers": self.settings.kafka_bootstrap,
+                "socket.timeout.ms": 3000,
+                "log_level": 0,
+            }
+        )
+        brokers = admin.list_topics(timeout=3).brokers
+        if not brokers:
+            msg = "no broker answered"
+            raise RuntimeError(msg)
+
+    def after_start(self) -> None:  # noqa: D102
+        from loom_core.kafka import ensure_topics  # noqa: PLC0415
+
+        ensure_topics(self.settings.kafka_bootstrap)
+
+
+class Trino(Service):
+    """Trino coordinator with the ``timescale`` and ``kafka`` catalogs."""
+
+    name = "trino"
+    startup_timeout = 180.0
+    java_version = 24
+    plugins = ("postgresql", "kafka", "geospatial")  # postgresql needs geospatial
+
+    @property
+    def port(self) -> int:  # noqa: D102
+        return self.settings.trino_port
+
+    @property
+    def etc(self) -> Path:
+        """The generated configuration folder."""
+        return self.home / "etc"
+
+    def provision(self) -> None:  # noqa: D102
+        self.java = provision.find_java_home(self.java_version, self.report)
+        (tarball,) = provision.maven_resolve(
+            LOCAL_DEPLOY / "trino" / "pom.xml", self.cache / "maven", self.report
+        )
+        keep = ("bin/", "lib/", *(f"plugin/{p}/" for p in self.plugins))
+        self.server = provision.extract_selected(tarball, self.cache, keep, self.report)
+
+    def prepare(self) -> None:  # noqa: D102
+        catalog = self.etc / "catalog"
+        shutil.rmtree(catalog, ignore_errors=True)
+        catalog.mkdir(parents=True)
+        for template in (LOCAL_DEPLOY / "trino").glob("*.properties"):
+            text = template.read_text().format(port=self.port, data=self.home / "data")
+            (self.etc / template.name).write_text(text)
+        shutil.copy(LOCAL_DEPLOY / "trino" / "jvm.config", self.etc / "jvm.config")
+        for source in TRINO_CATALOGS.glob("*.properties"):
+            shutil.copy(source, catalog / source.name)
+        tables = TRINO_CATALOGS.parent / "kafka-tables"
+        if tables.is_dir():
+            shutil.copytree(tables, self.etc / "kafka-tables", dirs_exist_ok=True)
+
+    def argv(self) -> list[str]:  # noqa: D102
+        return [
+            str(self.server / "bin" / "launcher"),
+            "run",
+            f"--etc-dir={self.etc}",
+            f"--data-dir={self.home / 'data'}",
+        ]
+
+    def env(self) -> dict[str, str]:  # noqa: D102
+        db = urlsplit(self.settings.database_url)
+        return {
+            "JAVA_HOME": str(self.java),
+            "PATH": f"{self.java / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "LOOM_TRINO_PG_JDBC": f"jdbc:postgresql://{db.hostname}:{db.port}{db.path}",
+            "LOOM_TRINO_PG_USER": db.username or "loom",
+            "LOOM_TRINO_PG_PASSWORD": db.password or "",
+            "LOOM_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "LOOM_TRINO_KAFKA_TABLES": str(self.etc / "kafka-tables"),
+        }
+
+    def check(self) -> None:  # noqa: D102
+        info = httpx.get(f"{self.settings.trino_url}/v1/info", timeout=3).json()
+        if info.get("starting", True):
+            msg = "still starting"
+            raise RuntimeError(msg)
+
+
+def all_services(
+    settings: LoomSettings, report: provision.Report = provision.quiet
+) -> list[Service]:
+    """Return the stack's services in start order."""
+    return [cls(settings, report) for cls in (Postgres, Redis, Kafka, Trino)]

@@ -1,0 +1,101 @@
+"""The envelope every device event carries, whatever its family."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+from uuid import UUID, uuid4
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+SCHEMA_VERSION = 1
+MAX_CLOCK_SKEW = timedelta(days=1)
+
+DeviceId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
+    Field(description="Stable id of the device, also the Kafka message key"),
+]
+
+
+def utc_now() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _not_in_future(value: datetime) -> datetime:
+    if value > utc_now() + MAX_CLOCK_SKEW:
+        msg = "is more than a day in the future; check the device clock"
+        raise ValueError(msg)
+    return value
+
+
+def _from_base64(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            msg = f"is not valid base64 ({exc})"
+            raise ValueError(msg) from None
+    return value
+
+
+Base64Bytes = Annotated[
+    bytes,
+    BeforeValidator(_from_base64),
+    PlainSerializer(
+        lambda data: base64.b64encode(data).decode("ascii"),
+        return_type=str,
+        when_used="json",
+    ),
+    WithJsonSchema({"type": "string", "contentEncoding": "base64"}),
+]
+"""Raw bytes in Python, a base64 string in JSON (the Kafka value and the API)."""
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+RecordedAt = Annotated[UtcDatetime, AfterValidator(_not_in_future)]
+
+
+class Contract(BaseModel):
+    """Base for every DTO in the contracts: strict about unknown fields and NaN."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_serialization_defaults_required=True,
+    )
+
+
+class DeviceEvent(Contract):
+    """Fields common to every raw event on a ``device.*.raw`` topic.
+
+    ``event_id`` is the dedup key downstream: clients may send their own (a replay
+    then lands once), otherwise the ingress generates or derives one.
+    ``received_at`` is always stamped by the ingress.
+    """
+
+    schema_version: Literal[1] = Field(
+        default=SCHEMA_VERSION, description="Version of this family's JSON Schema"
+    )
+    event_id: UUID = Field(default_factory=uuid4, description="Idempotency key")
+    device_id: DeviceId
+    recorded_at: RecordedAt = Field(description="Device time of the event, UTC")
+    received_at: UtcDatetime = Field(
+        default_factory=utc_now, description="When the ingress accepted it, UTC"
+    )

@@ -1,0 +1,69 @@
+"""Kafka client settings and topic creation shared by every producer and consumer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from loom_core import topics
+
+# External calls time out within 5 s; the client retries delivery internally.
+TIMEOUT_MS = 5_000
+
+
+def producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
+    """Return the configuration of a durable, idempotent, lz4 producer.
+
+    ``acks=all`` with idempotence means a delivery report without error is a
+    message the broker has persisted exactly once.
+    """
+    return {
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "compression.type": "lz4",
+        "linger.ms": 5,
+        "message.timeout.ms": TIMEOUT_MS,
+        "socket.timeout.ms": TIMEOUT_MS,
+        "socket.connection.setup.timeout.ms": TIMEOUT_MS,
+        **overrides,
+    }
+
+
+def consumer_config(bootstrap: str, group_id: str, **overrides: Any) -> dict[str, Any]:
+    """Return the configuration of a consumer that never commits on its own."""
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed",
+        "socket.timeout.ms": TIMEOUT_MS,
+        **overrides,
+    }
+
+
+def ensure_topics(
+    bootstrap: str, wanted: Iterable[topics.Topic] | None = None
+) -> list[str]:
+    """Create the catalog's topics that do not exist yet; return those created."""
+    from confluent_kafka.admin import AdminClient, NewTopic  # noqa: PLC0415
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=TIMEOUT_MS / 1000).topics)
+    missing = [
+        NewTopic(
+            t.name,
+            num_partitions=t.partitions,
+            replication_factor=1,
+            config={"compression.type": t.compression},
+        )
+        for t in (wanted if wanted is not None else topics.CATALOG.values())
+        if t.name not in existing
+    ]
+    if not missing:
+        return []
+    for future in admin.create_topics(missing, operation_timeout=10).values():
+        future.result()
+    return [t.topic for t in missing]

@@ -1,0 +1,101 @@
+"""Fixtures shared by the whole suite.
+
+Integration tests (``tests/integration``) talk to the real local stack that
+``loom stack up`` runs; the session fixture ``stack`` brings it up if needed and
+applies the migrations. Tests that stop or kill a server use ``private_stack``,
+a disposable second stack on free ports, so the shared one stays up.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from loom_cli.stack.stack import Stack
+from loom_core import migrations
+from loom_core.settings import LoomSettings
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark everything under tests/integration as ``integration``."""
+    for item in items:
+        if "integration" in Path(str(item.fspath)).parts:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def settings() -> LoomSettings:
+    """The settings of the shared local stack (from ``LOOM_*`` or the defaults)."""
+    return LoomSettings()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: LoomSettings) -> Stack:
+    """The shared local stack, up and migrated."""
+    the_stack = Stack(settings)
+    the_stack.up()
+    migrations.apply(settings.database_url)
+    return the_stack
+
+
+@pytest.fixture
+def device_id() -> str:
+    """A device id no other test uses, so tests sharing the stack never collide."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def free_port(span: int = 1) -> int:
+    """Return a free port on 127.0.0.1 whose next ``span - 1`` ports are free too."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port + span < 65535 and all(_free(port + i) for i in range(span)):
+            return port
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def private_stack(settings: LoomSettings) -> Iterator[Callable[..., Stack]]:
+    """Start a disposable stack of the given services on free ports.
+
+    Call it with the service names, e.g. ``private_stack("kafka")``. It shares the
+    download cache of the main stack and is stopped when the test ends.
+    """
+    started: list[Stack] = []
+
+    def start(*services: str) -> Stack:
+        # Under the shared home, not /tmp/pytest-of-*: PostgreSQL runs as `postgres`
+        # and must be able to reach its data directory.
+        home = settings.home / "test-stacks" / uuid.uuid4().hex[:12]
+        home.mkdir(parents=True)
+        private = LoomSettings(
+            home=home,
+            cache_dir=settings.cache,
+            kafka_bootstrap=f"127.0.0.1:{free_port(span=2)}",
+            database_url=f"postgresql://loom:loom@127.0.0.1:{free_port()}/loom",
+            redis_url=f"redis://127.0.0.1:{free_port()}/0",
+            trino_url=f"http://127.0.0.1:{free_port()}",
+        )
+        the_stack = Stack(private)
+        started.append(the_stack)
+        the_stack.up(list(services))
+        return the_stack
+
+    yield start
+    for the_stack in started:
+        the_stack.down()
+        shutil.rmtree(the_stack.settings.home, ignore_errors=True)

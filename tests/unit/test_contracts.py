@@ -1,0 +1,109 @@
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from loom_core.contracts import (
+    FAMILIES,
+    AudioChunk,
+    CameraFrame,
+    GpsFix,
+    family,
+    schemas,
+)
+
+NOW = datetime.now(UTC)
+
+
+def gps(**fields):
+    return {
+        "device_id": "phone-1",
+        "recorded_at": NOW.isoformat(),
+        "latitude": 52.5,
+        "longitude": 13.4,
+        **fields,
+    }
+
+
+def error_fields(exc: ValidationError) -> set[str]:
+    return {".".join(map(str, e["loc"])) for e in exc.errors()}
+
+
+def test_gps_fix_fills_envelope_defaults():
+    fix = GpsFix.model_validate(gps())
+    assert fix.schema_version == 1
+    assert fix.event_id.version == 4
+    assert fix.received_at.tzinfo is not None
+    assert fix.recorded_at == NOW
+
+
+def test_recorded_at_is_normalised_to_utc():
+    fix = GpsFix.model_validate(gps(recorded_at="2024-05-01T12:00:00+02:00"))
+    assert fix.recorded_at == datetime(2024, 5, 1, 10, tzinfo=UTC)
+    assert fix.recorded_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "bad"),
+    [
+        ({"latitude": 91}, "latitude"),
+        ({"longitude": -180.5}, "longitude"),
+        ({"latitude": float("nan")}, "latitude"),
+        ({"speed_mps": -1}, "speed_mps"),
+        ({"recorded_at": (NOW + timedelta(days=2)).isoformat()}, "recorded_at"),
+        ({"recorded_at": "2024-05-01T12:00:00"}, "recorded_at"),
+        ({"device_id": "bad id with spaces"}, "device_id"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_gps_fix_rejects_bad_fields_by_name(fields, bad):
+    with pytest.raises(ValidationError) as caught:
+        GpsFix.model_validate(gps(**fields))
+    assert bad in error_fields(caught.value)
+
+
+def test_future_timestamp_message_says_what_to_check():
+    with pytest.raises(ValidationError, match="more than a day in the future"):
+        GpsFix.model_validate(gps(recorded_at=(NOW + timedelta(days=3)).isoformat()))
+
+
+def test_audio_chunk_needs_whole_samples_and_reports_duration():
+    pcm = b"\x00\x01" * 16_000
+    chunk = AudioChunk(device_id="mic", recorded_at=NOW, sample_rate=16_000, data=pcm)
+    assert chunk.duration_s == pytest.approx(1.0)
+    with pytest.raises(ValidationError, match="whole 16-bit samples"):
+        AudioChunk(device_id="mic", recorded_at=NOW, sample_rate=16_000, data=b"\x00")
+
+
+def test_camera_frame_holds_one_or_two_images():
+    image = {"camera": "front", "data": "aGVsbG8="}
+    frame = CameraFrame(device_id="cam", recorded_at=NOW, images=[image])
+    assert frame.images[0].data == b"hello"
+    with pytest.raises(ValidationError):
+        CameraFrame(device_id="cam", recorded_at=NOW, images=[image] * 3)
+
+
+def test_family_lookup_names_the_known_families():
+    assert family("gps").table == "gps_data"
+    with pytest.raises(KeyError, match="known families: accelerometer"):
+        family("gyroscope")
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_committed_schema_matches_the_model(name):
+    fam = FAMILIES[name]
+    committed = schemas.schema_path(fam).read_text()
+    assert committed == schemas.render(
+        schemas.generate(fam)
+    ), "run `python -m loom_core.contracts.schemas` and commit the result"
+
+
+def test_serialised_event_validates_against_its_schema():
+    message = json.loads(GpsFix.model_validate(gps(accuracy_m=5)).model_dump_json())
+    validator = schemas.validator("gps")
+    assert list(validator.iter_errors(message)) == []
+    del message["latitude"]
+    assert [e.message for e in validator.iter_errors(message)] == [
+        "'latitude' is a required property"
+    ]
