@@ -1,0 +1,1 @@
+"""The FastAPI ingress: devices post raw events, acknowledged once Kafka has them."""

@@ -1,0 +1,1 @@
+"""The Dagster code location: landing, enrichment and their checks."""

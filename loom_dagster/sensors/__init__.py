@@ -1,0 +1,1 @@
+"""Sensors that turn Kafka offsets and landed data into runs."""

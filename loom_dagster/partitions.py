@@ -1,0 +1,19 @@
+"""Partitions shared by the landing and enrichment assets: UTC day x device."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+# Devices become partitions the first time a landing run sees them.
+DEVICES = dg.DynamicPartitionsDefinition(name="devices")
+
+# Imported history can be old; the first day is configurable.
+DAYS = dg.DailyPartitionsDefinition(
+    start_date=os.environ.get("LOOM_PARTITIONS_START", "2020-01-01"),
+    timezone="UTC",
+    end_offset=1,  # today is a partition too: data arrives all day
+)
+
+DAY_DEVICE = dg.MultiPartitionsDefinition({"day": DAYS, "device": DEVICES})
