@@ -15,6 +15,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from loom_core.contracts import SCHEMA_VERSION, DeviceEvent
+from loom_dagster.landing.reader import KafkaMessage
 
 # Events without an event_id (not produced by the ingress) get one derived from
 # where they sit in Kafka, so landing the same offset twice is still a no-op.
@@ -70,33 +71,31 @@ def offset_event_id(topic: str, partition: int, offset: int) -> uuid.UUID:
 
 
 def decode(
-    model: type[DeviceEvent],
-    value: bytes | None,
-    *,
-    topic: str,
-    partition: int,
-    offset: int,
-    timestamp_ms: int | None = None,
+    model: type[DeviceEvent], message: KafkaMessage, topic: str
 ) -> DeviceEvent | Poison:
-    """Validate one Kafka value against ``model``.
+    """Validate the value of one Kafka message against ``model``.
 
     Returns the event, or a :class:`Poison` saying why it cannot land. Fields the
     ingress always stamps but a foreign producer may omit are made deterministic:
     a missing ``event_id`` is derived from the offset, a missing ``received_at``
     is the Kafka message timestamp.
     """
+    value = message.value()
     if value is None:
         return Poison(PoisonReason.NOT_JSON, "message has no value (a tombstone)")
     try:
         event = model.model_validate_json(value)
     except ValidationError as exc:
         return classify(exc)
-    missing = {"event_id", "received_at"} - event.model_fields_set
-    if missing:
-        updates: dict[str, object] = {}
-        if "event_id" in missing:
-            updates["event_id"] = offset_event_id(topic, partition, offset)
-        if "received_at" in missing and timestamp_ms is not None:
+    if "event_id" in event.model_fields_set and "received_at" in event.model_fields_set:
+        return event
+    updates: dict[str, object] = {}
+    if "event_id" not in event.model_fields_set:
+        updates["event_id"] = offset_event_id(
+            topic, message.partition(), message.offset()
+        )
+    if "received_at" not in event.model_fields_set:
+        kind, timestamp_ms = message.timestamp()
+        if kind:  # not TIMESTAMP_NOT_AVAILABLE
             updates["received_at"] = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
-        event = event.model_copy(update=updates)
-    return event
+    return event.model_copy(update=updates)

@@ -180,26 +180,20 @@ class LandingRun:
         headers: list[list[tuple[str, bytes | None]]],
     ) -> None:
         """Decode every message of the ranges: rows to ``upsert``, poison aside."""
-        layout = LAYOUTS[self.fam.name]
+        row, model, topic = LAYOUTS[self.fam.name].row, self.fam.model, self.topic
+        traced = self.provider is not None
         by_range = {o.offset_range: o for o in outcome.landed}
         for offset_range, message in reader.messages(list(by_range)):
             range_outcome = by_range[offset_range]
             range_outcome.messages += 1
-            if self.provider is not None:
+            if traced:
                 headers.append(message.headers() or [])
-            event = decode(
-                self.fam.model,
-                message.value(),
-                topic=self.topic,
-                partition=message.partition(),
-                offset=message.offset(),
-                timestamp_ms=message.timestamp()[1],
-            )
+            event = decode(model, message, topic)
             if isinstance(event, Poison):
                 poisoned.append((message, event))
                 range_outcome.dead_lettered += 1
                 continue
-            upsert.write(layout.row(event, message.partition(), message.offset()))
+            upsert.write(row(event, message.partition(), message.offset()))
             outcome.devices.add(event.device_id)
             range_outcome.valid += 1
 

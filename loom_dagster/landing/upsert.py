@@ -25,23 +25,48 @@ STAGING = "loom_landing_staging"
 CHUNK_ROWS = 10_000
 _DONE = None
 
+# Which range (by index), UTC day and device each row belongs to: the ranges are
+# passed as four arrays (index, partition, start, end).
+_RANGES = (
+    " JOIN unnest(%s::int[], %s::int[], %s::bigint[], %s::bigint[]) AS r(n, p, s, e)"
+    " ON x.kafka_partition = r.p AND x.kafka_offset >= r.s AND x.kafka_offset < r.e"
+)
+_COUNT = "SELECT r.n, (x.time AT TIME ZONE 'UTC')::date, x.device_id, count(*)"
 
-def _insert_sql(table: str, columns: list[str]) -> sql.Composed:
-    """Insert the staged rows; return per range, day and device how many were new."""
-    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
-    return sql.SQL(
-        "WITH inserted AS ("
-        " INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging}"
-        " ON CONFLICT DO NOTHING"
-        " RETURNING time, device_id, kafka_partition, kafka_offset)"
-        " SELECT r.n, to_char(i.time AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-        " i.device_id, count(*)"
-        " FROM inserted i JOIN unnest(%s::int[], %s::int[], %s::bigint[],"
-        " %s::bigint[]) AS r(n, p, s, e)"
-        " ON i.kafka_partition = r.p AND i.kafka_offset >= r.s"
-        " AND i.kafka_offset < r.e"
-        " GROUP BY 1, 2, 3"
-    ).format(table=sql.Identifier(table), cols=cols, staging=sql.Identifier(STAGING))
+
+def _statements(table: str, columns: list[str]) -> dict[str, sql.Composed]:
+    """Return the SQL of one chunk: stage, insert, count what was inserted."""
+    names = {
+        "table": sql.Identifier(table),
+        "cols": sql.SQL(", ").join(map(sql.Identifier, columns)),
+        "staging": sql.Identifier(STAGING),
+    }
+    insert = "INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging} ON CONFLICT DO NOTHING"
+    return {
+        "create": sql.SQL(
+            "CREATE TEMP TABLE {staging} ON COMMIT DROP AS"
+            " SELECT {cols} FROM {table} WITH NO DATA"
+        ).format(**names),
+        "copy": sql.SQL("COPY {staging} ({cols}) FROM STDIN (FORMAT BINARY)").format(
+            **names
+        ),
+        # Every staged row was new (the common case): count the staging table.
+        "insert": sql.SQL(insert).format(**names),
+        "count_staged": sql.SQL(
+            _COUNT + " FROM {staging} x" + _RANGES + " GROUP BY 1, 2, 3"
+        ).format(**names),
+        # Some were already there: count exactly what the insert returns.
+        "insert_counting": sql.SQL(
+            "WITH x AS ("
+            + insert
+            + " RETURNING time, device_id, kafka_partition, kafka_offset) "
+            + _COUNT
+            + " FROM x"
+            + _RANGES
+            + " GROUP BY 1, 2, 3"
+        ).format(**names),
+        "truncate": sql.SQL("TRUNCATE {staging}").format(**names),
+    }
 
 
 class Upsert:
@@ -80,22 +105,9 @@ class Upsert:
         self._thread = threading.Thread(
             target=self._run, name=f"upsert-{table}", daemon=True
         )
-        columns = sql.SQL(", ").join(map(sql.Identifier, layout.columns))
-        self._create = sql.SQL(
-            "CREATE TEMP TABLE {staging} ON COMMIT DROP AS"
-            " SELECT {cols} FROM {table} WITH NO DATA"
-        ).format(
-            staging=sql.Identifier(STAGING), cols=columns, table=sql.Identifier(table)
-        )
-        self._copy = sql.SQL(
-            "COPY {staging} ({cols}) FROM STDIN (FORMAT BINARY)"
-        ).format(staging=sql.Identifier(STAGING), cols=columns)
-        self._insert = _insert_sql(table, layout.columns)
-        self._truncate = sql.SQL("TRUNCATE {staging}").format(
-            staging=sql.Identifier(STAGING)
-        )
+        self._sql = _statements(table, layout.columns)
         ranges = [o.offset_range for o in outcomes]
-        self._range_params = (
+        self._ranges = (
             list(range(len(ranges))),
             [r.partition for r in ranges],
             [r.start for r in ranges],
@@ -103,7 +115,7 @@ class Upsert:
         )
 
     def __enter__(self) -> Self:
-        self.conn.execute(self._create)
+        self.conn.execute(self._sql["create"])
         self._thread.start()
         return self
 
@@ -143,12 +155,23 @@ class Upsert:
 
     def _merge(self, chunk: list[Row]) -> None:
         with self.conn.cursor() as cur:
-            with cur.copy(self._copy) as copy:
+            with cur.copy(self._sql["copy"]) as copy:
                 copy.set_types(self.layout.types)
                 for row in chunk:
                     copy.write_row(row)
-            cur.execute(self._insert, self._range_params)
-            for n, day, device, count in cur.fetchall():
+            counts = None
+            # INSERT ... ON CONFLICT DO NOTHING in a savepoint: when every staged
+            # row was new, counting the staging table is cheaper than RETURNING.
+            with self.conn.transaction() as savepoint:
+                cur.execute(self._sql["insert"])
+                if cur.rowcount != len(chunk):
+                    raise psycopg.Rollback(savepoint)
+                counts = cur.execute(self._sql["count_staged"], self._ranges).fetchall()
+            if counts is None:
+                counts = cur.execute(
+                    self._sql["insert_counting"], self._ranges
+                ).fetchall()
+            for n, day, device, count in counts:
                 self.outcomes[n].rows_inserted += count
-                self.outcomes[n].touched.add((day, device))
-            cur.execute(self._truncate)
+                self.outcomes[n].touched.add((day.isoformat(), device))
+            cur.execute(self._sql["truncate"])

@@ -35,11 +35,9 @@ from loom_dagster.resources import KafkaResource, TimescaleResource
 TOPIC_TAG = "loom/topic"
 RANGES_TAG = "loom/ranges"
 OBSERVE_EVERY_S = 60  # an idle topic reports its lag once a minute
-WAITING = [
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.STARTING,
-]
+# Requested but not launched: the run queue is full. (A run that is starting is
+# not waiting: the next range may start beside it.)
+WAITING = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.QUEUED]
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,19 @@ from confluent_kafka import KafkaError
 
 class FakeMessage:
     def __init__(
-        self, partition, offset, value=b"{}", key=b"k", headers=None, error=None
+        self,
+        partition,
+        offset,
+        value=b"{}",
+        key=b"k",
+        headers=None,
+        error=None,
+        timestamp=(1, 1_700_000_000_000),
     ):
         self._p, self._o, self._v, self._k = partition, offset, value, key
         self._h = headers
         self._e = error
+        self._t = timestamp
 
     def error(self):
         return self._e
@@ -32,7 +40,7 @@ class FakeMessage:
         return self._h
 
     def timestamp(self):
-        return (1, 1_700_000_000_000)
+        return self._t
 
 
 class FakeConsumer:

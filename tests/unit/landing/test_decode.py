@@ -8,8 +8,9 @@ import pytest
 from loom_core.contracts import AudioChunk, GpsFix
 from loom_core.topics import GPS_RAW
 from loom_dagster.landing.decode import Poison, PoisonReason, decode, offset_event_id
+from tests.unit.landing.fakes import FakeMessage
 
-AT = {"topic": GPS_RAW.name, "partition": 1, "offset": 42}
+TOPIC = GPS_RAW.name
 FIX = {
     "device_id": "phone-1",
     "event_id": "6f1c1a8e-4d1e-4c55-9d1f-000000000001",
@@ -20,9 +21,13 @@ FIX = {
 }
 
 
+def _message(value: object, offset: int = 42, **kw) -> FakeMessage:
+    raw = value if isinstance(value, bytes | None) else json.dumps(value).encode()
+    return FakeMessage(1, offset, value=raw, **kw)
+
+
 def _gps(value: object, **kw) -> GpsFix | Poison:
-    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-    return decode(GpsFix, raw, **{**AT, **kw})
+    return decode(GpsFix, _message(value, **kw), TOPIC)
 
 
 def test_valid_fix_decodes_with_utc_times():
@@ -41,7 +46,7 @@ def test_bytes_that_are_not_json_are_poison(value):
 
 
 def test_a_tombstone_is_poison():
-    poison = decode(GpsFix, None, **AT)
+    poison = decode(GpsFix, FakeMessage(1, 42, value=None), TOPIC)
     assert isinstance(poison, Poison)
     assert poison.reason is PoisonReason.NOT_JSON
     assert "no value" in poison.detail
@@ -78,14 +83,20 @@ def test_missing_event_id_is_derived_from_the_offset_deterministically():
     fix = {k: v for k, v in FIX.items() if k != "event_id"}
     first, again = _gps(fix), _gps(fix)
     other = _gps(fix, offset=43)
-    assert first.event_id == again.event_id == offset_event_id(AT["topic"], 1, 42)
+    assert first.event_id == again.event_id == offset_event_id(TOPIC, 1, 42)
     assert other.event_id != first.event_id
 
 
 def test_missing_received_at_is_the_kafka_timestamp():
     fix = {k: v for k, v in FIX.items() if k != "received_at"}
-    event = _gps(fix, timestamp_ms=1_714_550_400_123)
+    event = _gps(fix, timestamp=(1, 1_714_550_400_123))
     assert event.received_at == datetime(2024, 5, 1, 8, 0, 0, 123000, tzinfo=UTC)
+
+
+def test_missing_received_at_without_a_kafka_timestamp_keeps_the_default():
+    fix = {k: v for k, v in FIX.items() if k != "received_at"}
+    event = _gps(fix, timestamp=(0, -1))
+    assert event.received_at > datetime(2024, 5, 2, tzinfo=UTC)
 
 
 def test_audio_bytes_come_back_raw_from_base64():
@@ -96,7 +107,7 @@ def test_audio_bytes_come_back_raw_from_base64():
         "sample_rate": 16000,
         "data": base64.b64encode(pcm).decode(),
     }
-    event = decode(AudioChunk, json.dumps(chunk).encode(), **AT)
+    event = decode(AudioChunk, _message(chunk), TOPIC)
     assert isinstance(event, AudioChunk)
     assert event.data == pcm
 
@@ -108,7 +119,7 @@ def test_audio_with_bad_base64_is_schema_invalid():
         "sample_rate": 16000,
         "data": "@@@",
     }
-    poison = decode(AudioChunk, json.dumps(chunk).encode(), **AT)
+    poison = decode(AudioChunk, _message(chunk), TOPIC)
     assert isinstance(poison, Poison)
     assert poison.reason is PoisonReason.SCHEMA_INVALID
     assert "base64" in poison.detail
