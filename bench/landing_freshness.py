@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 from confluent_kafka import Producer
@@ -142,9 +143,9 @@ def direct_insert(database_url: str, device_id: str, count: int) -> list[float]:
     return out
 
 
-def start_daemon(settings: LoomSettings) -> subprocess.Popen[bytes]:
+def start_daemon(settings: LoomSettings, log_path: Path) -> subprocess.Popen[bytes]:
     env = child_env(settings, prepare_dagster_home(settings))
-    log = (settings.home / "dagster-daemon.log").open("wb")
+    log = log_path.open("wb")
     return subprocess.Popen(
         [
             sys.executable,
@@ -221,6 +222,8 @@ def measure(settings: LoomSettings, events: int, every: float) -> dict[str, obje
         "baseline_produce_ack": summary(produce_latency),
         "baseline_direct_sql_insert": summary(sql),
         "poll_interval_s": POLL_S,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
         "target_p95_s": 30,
         "met": bool(latencies) and not missing and percentile(latencies, 0.95) <= 30,
     }
@@ -232,6 +235,9 @@ def main() -> None:
     parser.add_argument(
         "--every", type=float, default=0.5, help="seconds between events"
     )
+    parser.add_argument(
+        "--log", type=Path, default=None, help="keep the Dagster daemon's log here"
+    )
     args = parser.parse_args()
     settings = private_settings(LoomSettings())
     stack = Stack(settings)
@@ -239,10 +245,11 @@ def main() -> None:
     try:
         stack.up(["postgres", "kafka"])
         migrations.apply(settings.database_url)
-        daemon = start_daemon(settings)
+        log_path = args.log or settings.home / "dagster-daemon.log"
+        daemon = start_daemon(settings, log_path)
         result = measure(settings, args.events, args.every)
     except BaseException:
-        log = settings.home / "dagster-daemon.log"
+        log = args.log or settings.home / "dagster-daemon.log"
         if log.exists():
             sys.stderr.write(log.read_text()[-5000:])
         raise

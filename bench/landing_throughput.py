@@ -175,6 +175,8 @@ def main() -> None:
                     "max_messages_per_run": LandingSettings().cap("gps"),
                 },
                 "ratio": round(ratio, 3),
+                "load_avg_1m": round(os.getloadavg()[0], 2),
+                "cpus": os.cpu_count(),
                 "target_ratio": 0.5,
                 "met": ratio >= 0.5,
             },

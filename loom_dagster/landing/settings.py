@@ -85,7 +85,7 @@ class LandingSettings(BaseSettings):
         env_prefix="LOOM_LANDING_", extra="ignore", populate_by_name=True
     )
 
-    interval_s: int = Field(default=10, ge=1, le=3600)
+    interval_s: int = Field(default=5, ge=1, le=3600)
     autostart: bool = True
     start: Literal["earliest", "latest"] = "earliest"
     max_messages: dict[str, int] = Field(default_factory=dict)
