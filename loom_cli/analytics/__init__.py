@@ -2,7 +2,7 @@
 
 - :mod:`loom_cli.analytics.params` reads the ``@param`` header of a SQL file and
   binds ``:name`` placeholders as typed literals;
-- :mod:`loom_cli.analytics.trino` runs one statement and turns Trino's errors into
+- :mod:`loom_cli.analytics.client` runs one statement and turns Trino's errors into
   one-line messages;
 - :mod:`loom_cli.analytics.render` prints results as a table, CSV or JSON;
 - :mod:`loom_cli.analytics.kafka_tables` generates ``deploy/trino/kafka-tables/``
