@@ -1,0 +1,168 @@
+"""The kafka catalog reads what was just produced; ingest_freshness.sql joins both."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from confluent_kafka import Producer
+
+from loom_core import kafka, topics
+from loom_core.contracts import GpsFix
+from tests.integration.analytics.conftest import insert
+
+
+def produce(settings, topic, events, timestamps=None):
+    """Produce contract events keyed by device; wait for every acknowledgement."""
+    producer = Producer(kafka.producer_config(settings.kafka_bootstrap))
+    errors = []
+    for i, event in enumerate(events):
+        extra = (
+            {"timestamp": int(timestamps[i].timestamp() * 1000)} if timestamps else {}
+        )
+        producer.produce(
+            topic.name,
+            key=event.device_id.encode(),
+            value=event.model_dump_json().encode(),
+            on_delivery=lambda err, _msg: errors.append(err),
+            **extra,
+        )
+    assert producer.flush(10) == 0
+    assert errors == [None] * len(events)
+
+
+def test_kafka_catalog_reads_an_event_just_produced(settings, devices, loom_sql):
+    me = devices()
+    fix = GpsFix(
+        device_id=me,
+        recorded_at=datetime(2024, 3, 4, 12, 30, 15, 250000, tzinfo=UTC),
+        latitude=52.520008,
+        longitude=13.404954,
+        accuracy_m=4.5,
+        speed_mps=1.25,
+        source="owntracks",
+    )
+    produce(settings, topics.GPS_RAW, [fix])
+    # the JSON decoder keeps milliseconds
+    received_ms = fix.received_at.replace(
+        microsecond=fix.received_at.microsecond // 1000 * 1000
+    )
+    rows = loom_sql(
+        "SELECT _key, event_id, device_id, recorded_at, received_at, latitude, longitude,"
+        " accuracy_m, altitude_m, speed_mps, bearing_deg, battery_level, source,"
+        " schema_version FROM kafka.raw.gps_data WHERE _key = :device",
+        device=me,
+    )
+    assert rows == [
+        {
+            "_key": me,
+            "event_id": str(fix.event_id),
+            "device_id": me,
+            "recorded_at": "2024-03-04T12:30:15.250000+00:00",
+            "received_at": received_ms.isoformat(timespec="microseconds"),
+            "latitude": 52.520008,
+            "longitude": 13.404954,
+            "accuracy_m": 4.5,
+            "altitude_m": None,
+            "speed_mps": 1.25,
+            "bearing_deg": None,
+            "battery_level": None,
+            "source": "owntracks",
+            "schema_version": 1,
+        }
+    ]
+
+
+def landed(device, received, delay_s):
+    return {
+        "time": received,
+        "device_id": device,
+        "event_id": uuid.uuid4(),
+        "received_at": received,
+        "landed_at": received + timedelta(seconds=delay_s),
+        "latitude": 52.5,
+        "longitude": 13.4,
+    }
+
+
+def at(hour, minute=0, second=0):
+    return datetime(2024, 3, 4, hour, minute, second, tzinfo=UTC)
+
+
+def test_ingest_freshness_per_topic(settings, db, devices, loom_sql):
+    me = devices()
+    insert(
+        db,
+        "gps_data",
+        [
+            landed(me, at(11, 10), 2),
+            landed(me, at(11, 20), 5),
+            landed(me, at(11, 30), 3),
+            landed(me, at(10, 0), 10),  # landed before the window
+            landed(me, at(12, 10), 1),  # landed after as_of
+        ],
+    )
+    insert(
+        db,
+        "audio_chunks",
+        [
+            {
+                "time": at(11),
+                "device_id": me,
+                "event_id": uuid.uuid4(),
+                "received_at": at(11),
+                "landed_at": at(11, 0, 30),
+                "encoding": "pcm_s16le",
+                "sample_rate": 8000,
+                "channels": 1,
+                "sequence": 0,
+                "duration_s": 1.0,
+                "pcm": b"\0\0" * 8000,
+            }
+        ],
+    )
+    produced_at = [at(10, 30), at(11, 40), at(11, 50), at(12, 30)]
+    produce(
+        settings,
+        topics.GPS_RAW,
+        [
+            GpsFix(device_id=me, recorded_at=t, latitude=1, longitude=2)
+            for t in produced_at
+        ],
+        timestamps=produced_at,
+    )
+    rows = loom_sql(
+        "ingest_freshness",
+        device_id=me,
+        as_of="2024-03-04T12:00:00Z",
+        window_minutes=60,
+    )
+    by_table = {r["table_name"]: r for r in rows}
+    assert [r["topic"] for r in rows] == sorted(t.name for t in topics.RAW_TOPICS)
+    assert by_table["gps_data"] == {
+        "topic": topics.GPS_RAW.name,
+        "table_name": "gps_data",
+        "messages": 2,
+        "newest_message_at": "2024-03-04T11:50:00+00:00",
+        "rows_landed": 3,
+        "landing_p50_s": 3.0,
+        "landing_p95_s": 5.0,
+        "newest_recorded_at": "2024-03-04T11:30:00+00:00",
+        "newest_received_at": "2024-03-04T11:30:00+00:00",
+        "newest_landed_at": "2024-03-04T11:30:03+00:00",
+        "seconds_since_landed": 1797.0,
+        "landing_lag_s": 1200.0,
+    }
+    audio = by_table["audio_chunks"]
+    assert (audio["messages"], audio["newest_message_at"], audio["landing_lag_s"]) == (
+        0,
+        None,
+        None,
+    )
+    assert (audio["rows_landed"], audio["landing_p50_s"], audio["landing_p95_s"]) == (
+        1,
+        30.0,
+        30.0,
+    )
+    for table in set(by_table) - {"gps_data", "audio_chunks"}:
+        assert by_table[table]["messages"] == 0
+        assert by_table[table]["rows_landed"] == 0
+        assert by_table[table]["newest_landed_at"] is None
