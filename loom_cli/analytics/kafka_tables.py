@@ -4,16 +4,19 @@ Trino's Kafka connector needs a JSON file per table that maps message fields to
 columns. They are derived here from the JSON Schema of each topic's pydantic
 contract, so the live topics stay queryable with the same column names as the
 TimescaleDB tables the events land in: ``kafka.raw.gps_data`` mirrors
-``timescale.public.gps_data``, ``kafka.enriched.<table>`` its enriched table.
+``timescale.public.gps_data``, ``kafka.enriched.gps_tracks`` the enriched table.
 
 The files are committed under ``deploy/trino/kafka-tables/`` (the local stack and
 the Helm values read the same ones). After a contract changes, regenerate them with
 ``python -m loom_cli.analytics.kafka_tables``; a unit test fails while they drift.
+The enriched contracts are the message models of the enrichment assets
+(``loom_dagster.enrichment.messages``); while that module is not importable the
+committed descriptions of the enriched topics are kept as they are.
 
 Mapping, for the JSON decoder of Trino 476:
 
 - ``string`` with ``format: date-time`` -> ``timestamp(3) with time zone`` (ISO 8601;
-  the decoder keeps milliseconds);
+  the decoder keeps milliseconds), with ``format: date`` -> ``date``;
 - ``integer`` -> ``bigint``, ``number`` -> ``double``, ``boolean`` -> ``boolean``,
   other strings (uuids, enums) -> ``varchar``;
 - arrays and objects -> ``varchar`` holding the JSON text (``json_parse()`` it);
@@ -23,6 +26,7 @@ Mapping, for the JSON decoder of Trino 476:
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,6 +47,15 @@ TIMESTAMP = "timestamp(3) with time zone"
 JsonSchema = Mapping[str, Any]
 
 
+# Fields the enrichment assets put around a row (``EnrichedRow.message()``):
+# (name, Trino type, comment).
+ENRICHED_ENVELOPE = (
+    ("schema_version", "bigint", "Version of the enriched message schema"),
+    ("op", "varchar", "upsert, or delete: the row with this id no longer exists"),
+)
+ENRICHED_CONTRACTS = "loom_dagster.enrichment.messages"
+
+
 @dataclass(frozen=True)
 class KafkaTable:
     """A topic as Trino sees it: where it is, and the contract of its messages.
@@ -53,13 +66,16 @@ class KafkaTable:
         Table name; the TimescaleDB table the topic's events land in (or come from).
     topic
         The catalog topic; its stage gives the schema (``raw`` or ``enriched``).
-    model
-        The pydantic contract of one message value.
+    contract
+        ``module:Class`` of the pydantic model of one message value.
+    envelope
+        Fields the producer adds around the model: (name, Trino type, comment).
     """
 
     table: str
     topic: topics.Topic
-    model: type[BaseModel]
+    contract: str
+    envelope: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def schema(self) -> str:
@@ -71,10 +87,37 @@ class KafkaTable:
         """Name of the committed description file."""
         return f"{self.schema}.{self.table}.json"
 
+    def model(self) -> type[BaseModel] | None:
+        """Return the contract's model, or None while its module does not exist."""
+        module, _, name = self.contract.partition(":")
+        try:
+            return getattr(importlib.import_module(module), name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                return None  # the module (or a package above it) is not there yet
+            raise
+
+
+def _path(model: type[BaseModel]) -> str:
+    return f"{model.__module__}:{model.__qualname__}"
+
+
+TABLES: tuple[KafkaTable, ...] = (
+    *(KafkaTable(f.table, f.topic, _path(f.model)) for f in FAMILIES.values()),
+    *(
+        KafkaTable(table, topic, f"{ENRICHED_CONTRACTS}:{model}", ENRICHED_ENVELOPE)
+        for table, topic, model in (
+            ("gps_tracks", topics.GPS_TRACK_SEGMENTS, "TrackSegment"),
+            ("transcripts", topics.TRANSCRIBED_WORDS, "Utterance"),
+            ("captions", topics.IMAGE_CAPTIONS, "Caption"),
+        )
+    ),
+)
+
 
 def contract_tables() -> list[KafkaTable]:
-    """Return a table for every raw topic with a contract, in catalog order."""
-    return [KafkaTable(fam.table, fam.topic, fam.model) for fam in FAMILIES.values()]
+    """Return the tables whose contract can be imported, in catalog order."""
+    return [t for t in TABLES if t.model() is not None]
 
 
 def _resolve(node: JsonSchema, defs: JsonSchema) -> JsonSchema:
@@ -122,9 +165,8 @@ def column_type(node: JsonSchema, defs: JsonSchema) -> tuple[str, str | None]:
             type(node["const"]), "string"
         )
     if kind == "string":
-        if node.get("format") == "date-time":
-            return TIMESTAMP, "iso8601"
-        return "varchar", None
+        formats = {"date-time": (TIMESTAMP, "iso8601"), "date": ("date", "iso8601")}
+        return formats.get(node.get("format"), ("varchar", None))
     simple = {"integer": "bigint", "number": "double", "boolean": "boolean"}
     if kind in simple:
         return simple[kind], None
@@ -161,9 +203,23 @@ def describe_field(name: str, node: JsonSchema, defs: JsonSchema) -> dict[str, A
 
 
 def describe(table: KafkaTable) -> dict[str, Any]:
-    """Return the Trino table description of ``table`` (a JSON-serialisable dict)."""
-    schema = table.model.model_json_schema(mode="serialization")
+    """Return the Trino table description of ``table`` (a JSON-serialisable dict).
+
+    Raises
+    ------
+    LookupError
+        When the table's contract cannot be imported.
+    """
+    model = table.model()
+    if model is None:
+        msg = f"the contract {table.contract} of {table.topic} is not importable"
+        raise LookupError(msg)
+    schema = model.model_json_schema(mode="serialization")
     defs = schema.get("$defs", {})
+    envelope = [
+        {"name": name, "type": kind, "mapping": name, "comment": comment}
+        for name, kind, comment in table.envelope
+    ]
     fields = [
         describe_field(name, node, defs)
         for name, node in schema.get("properties", {}).items()
@@ -172,7 +228,7 @@ def describe(table: KafkaTable) -> dict[str, Any]:
         "tableName": table.table,
         "schemaName": table.schema,
         "topicName": table.topic.name,
-        "message": {"dataFormat": "json", "fields": fields},
+        "message": {"dataFormat": "json", "fields": [*envelope, *fields]},
     }
 
 
@@ -208,19 +264,27 @@ def with_table_names(catalog: str, tables: Iterable[KafkaTable]) -> str:
 
 
 def write_all(directory: Path = TABLES_DIR, catalog: Path = CATALOG_FILE) -> list[Path]:
-    """Rewrite the descriptions (removing stale ones) and the catalog's table list."""
-    tables = contract_tables()
-    wanted = expected_files(tables)
+    """Rewrite the descriptions and the catalog's table list; return the paths.
+
+    Descriptions of tables whose contract is not importable are kept as committed;
+    any other file is removed.
+    """
+    generated = contract_tables()
+    wanted = expected_files(generated)
+    kept = [
+        t for t in TABLES if t not in generated and (directory / t.file_name).exists()
+    ]
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.json"):
-        if stale.name not in wanted:
+        if stale.name not in wanted and stale.name not in {t.file_name for t in kept}:
             stale.unlink()
     paths = []
     for name, text in wanted.items():
         path = directory / name
         path.write_text(text)
         paths.append(path)
-    catalog.write_text(with_table_names(catalog.read_text(), tables))
+    listed = [t for t in TABLES if t in generated or t in kept]
+    catalog.write_text(with_table_names(catalog.read_text(), listed))
     return [*paths, catalog]
 
 

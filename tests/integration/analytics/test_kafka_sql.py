@@ -1,5 +1,6 @@
 """The kafka catalog reads what was just produced; ingest_freshness.sql joins both."""
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -67,6 +68,51 @@ def test_kafka_catalog_reads_an_event_just_produced(settings, devices, loom_sql)
             "battery_level": None,
             "source": "owntracks",
             "schema_version": 1,
+        }
+    ]
+
+
+def test_kafka_catalog_reads_an_enriched_segment_just_produced(
+    settings, devices, loom_sql
+):
+    """A stay as the gps_tracks asset republishes it (EnrichedRow.message())."""
+    me = devices()
+    segment_id = str(uuid.uuid4())
+    message = {
+        "schema_version": 1,
+        "op": "upsert",
+        "time": "2024-03-04T08:00:00Z",
+        "device_id": me,
+        "day": "2024-03-04",
+        "segment_id": segment_id,
+        "kind": "stay",
+        "end_time": "2024-03-04T09:30:00.125000Z",
+        "duration_s": 5400.125,
+        "point_count": 42,
+        "centroid_lat": 52.52,
+        "centroid_lon": 13.405,
+        "distance_m": 0.0,
+        "mean_speed_mps": 0.0,
+        "place_name": "Berlin",
+        "place_admin": "Land Berlin",
+        "place_country": "DE",
+        "algorithm": "stay-points/1",
+    }
+    producer = Producer(kafka.producer_config(settings.kafka_bootstrap))
+    producer.produce(
+        topics.GPS_TRACK_SEGMENTS.name,
+        key=me.encode(),
+        value=json.dumps(message).encode(),
+    )
+    assert producer.flush(10) == 0
+    rows = loom_sql(
+        "SELECT * FROM kafka.enriched.gps_tracks WHERE _key = :device", device=me
+    )
+    assert rows == [
+        {
+            **message,
+            "time": "2024-03-04T08:00:00+00:00",
+            "end_time": "2024-03-04T09:30:00.125000+00:00",
         }
     ]
 
