@@ -49,7 +49,9 @@ def test_kafka_catalog_reads_an_event_just_produced(settings, devices, loom_sql)
     rows = loom_sql(
         "SELECT _key, event_id, device_id, recorded_at, received_at, latitude, longitude,"
         " accuracy_m, altitude_m, speed_mps, bearing_deg, battery_level, source,"
-        " schema_version FROM kafka.raw.gps_data WHERE _key = :device",
+        " schema_version FROM kafka.raw.gps_data"
+        # a lower bound on _timestamp lets Trino seek instead of reading the topic
+        " WHERE _key = :device AND _timestamp > now() - INTERVAL '2' MINUTE",
         device=me,
     )
     assert rows == [
@@ -106,7 +108,9 @@ def test_kafka_catalog_reads_an_enriched_segment_just_produced(
     )
     assert producer.flush(10) == 0
     rows = loom_sql(
-        "SELECT * FROM kafka.enriched.gps_tracks WHERE _key = :device", device=me
+        "SELECT * FROM kafka.enriched.gps_tracks"
+        " WHERE _key = :device AND _timestamp > now() - INTERVAL '2' MINUTE",
+        device=me,
     )
     assert rows == [
         {
@@ -129,21 +133,27 @@ def landed(device, received, delay_s):
     }
 
 
-def at(hour, minute=0, second=0):
-    return datetime(2024, 3, 4, hour, minute, second, tzinfo=UTC)
-
-
 def test_ingest_freshness_per_topic(settings, db, devices, loom_sql):
+    """A 10-minute window ending a few minutes ago (Kafka refuses future times).
+
+    Trino reads each topic from the window's start to its end, so a short, recent
+    window keeps the read small on a busy shared topic.
+    """
     me = devices()
+    as_of = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+
+    def ago(minutes, seconds=0):
+        return as_of - timedelta(minutes=minutes, seconds=seconds)
+
     insert(
         db,
         "gps_data",
         [
-            landed(me, at(11, 10), 2),
-            landed(me, at(11, 20), 5),
-            landed(me, at(11, 30), 3),
-            landed(me, at(10, 0), 10),  # landed before the window
-            landed(me, at(12, 10), 1),  # landed after as_of
+            landed(me, ago(8), 2),
+            landed(me, ago(6), 5),
+            landed(me, ago(4), 3),
+            landed(me, ago(20), 10),  # landed before the window
+            landed(me, ago(-2), 1),  # landed after as_of
         ],
     )
     insert(
@@ -151,11 +161,11 @@ def test_ingest_freshness_per_topic(settings, db, devices, loom_sql):
         "audio_chunks",
         [
             {
-                "time": at(11),
+                "time": ago(5),
                 "device_id": me,
                 "event_id": uuid.uuid4(),
-                "received_at": at(11),
-                "landed_at": at(11, 0, 30),
+                "received_at": ago(5),
+                "landed_at": ago(5, -30),
                 "encoding": "pcm_s16le",
                 "sample_rate": 8000,
                 "channels": 1,
@@ -165,7 +175,7 @@ def test_ingest_freshness_per_topic(settings, db, devices, loom_sql):
             }
         ],
     )
-    produced_at = [at(10, 30), at(11, 40), at(11, 50), at(12, 30)]
+    produced_at = [ago(15), ago(6), ago(3), ago(-2)]
     produce(
         settings,
         topics.GPS_RAW,
@@ -176,10 +186,7 @@ def test_ingest_freshness_per_topic(settings, db, devices, loom_sql):
         timestamps=produced_at,
     )
     rows = loom_sql(
-        "ingest_freshness",
-        device_id=me,
-        as_of="2024-03-04T12:00:00Z",
-        window_minutes=60,
+        "ingest_freshness", device_id=me, as_of=as_of.isoformat(), window_minutes=10
     )
     by_table = {r["table_name"]: r for r in rows}
     assert [r["topic"] for r in rows] == sorted(t.name for t in topics.RAW_TOPICS)
@@ -187,15 +194,15 @@ def test_ingest_freshness_per_topic(settings, db, devices, loom_sql):
         "topic": topics.GPS_RAW.name,
         "table_name": "gps_data",
         "messages": 2,
-        "newest_message_at": "2024-03-04T11:50:00+00:00",
+        "newest_message_at": ago(3).isoformat(),
         "rows_landed": 3,
         "landing_p50_s": 3.0,
         "landing_p95_s": 5.0,
-        "newest_recorded_at": "2024-03-04T11:30:00+00:00",
-        "newest_received_at": "2024-03-04T11:30:00+00:00",
-        "newest_landed_at": "2024-03-04T11:30:03+00:00",
-        "seconds_since_landed": 1797.0,
-        "landing_lag_s": 1200.0,
+        "newest_recorded_at": ago(4).isoformat(),
+        "newest_received_at": ago(4).isoformat(),
+        "newest_landed_at": ago(4, -3).isoformat(),
+        "seconds_since_landed": 237.0,
+        "landing_lag_s": 60.0,
     }
     audio = by_table["audio_chunks"]
     assert (audio["messages"], audio["newest_message_at"], audio["landing_lag_s"]) == (
