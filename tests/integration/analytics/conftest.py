@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,38 @@ def devices(db: psycopg.Connection) -> Iterator[Callable[[], str]]:
     yield new
     for table in TABLES:
         db.execute(f"DELETE FROM {table} WHERE device_id = ANY(%s)", (handed,))
+
+
+def gps_fix(device: str, when: datetime, **fields: Any) -> dict[str, Any]:
+    """A ``gps_data`` row of ``device`` at ``when`` (received then too)."""
+    return {
+        "time": when,
+        "device_id": device,
+        "event_id": uuid.uuid4(),
+        "received_at": when,
+        "latitude": 52.5,
+        "longitude": 13.4,
+        **fields,
+    }
+
+
+def audio_chunk(
+    device: str, when: datetime, seconds: float, **fields: Any
+) -> dict[str, Any]:
+    """An ``audio_chunks`` row of ``seconds`` of silence at 8 kHz from ``when``."""
+    return {
+        "time": when,
+        "device_id": device,
+        "event_id": uuid.uuid4(),
+        "received_at": when,
+        "encoding": "pcm_s16le",
+        "sample_rate": 8000,
+        "channels": 1,
+        "sequence": 0,
+        "duration_s": float(seconds),
+        "pcm": b"\0\0" * int(8000 * seconds),
+        **fields,
+    }
 
 
 def insert(

@@ -1,40 +1,12 @@
 """data_completeness.sql on gps_data and audio_chunks rows seeded by hand."""
 
-import uuid
 from datetime import UTC, datetime
 
-from tests.integration.analytics.conftest import insert
+from tests.integration.analytics.conftest import audio_chunk, gps_fix, insert
 
 
 def at(day, hour, minute=0, second=0):
     return datetime(2024, 3, day, hour, minute, second, tzinfo=UTC)
-
-
-def fix(device, when):
-    return {
-        "time": when,
-        "device_id": device,
-        "event_id": uuid.uuid4(),
-        "received_at": when,
-        "latitude": 52.5,
-        "longitude": 13.4,
-    }
-
-
-def chunk(device, when, seconds):
-    samples = 8000 * seconds
-    return {
-        "time": when,
-        "device_id": device,
-        "event_id": uuid.uuid4(),
-        "received_at": when,
-        "encoding": "pcm_s16le",
-        "sample_rate": 8000,
-        "channels": 1,
-        "sequence": 0,
-        "duration_s": float(seconds),
-        "pcm": b"\0\0" * samples,
-    }
 
 
 def row(rows, day, source):
@@ -49,10 +21,10 @@ def test_data_completeness_finds_gaps_per_device_day(db, devices, loom_sql):
         "gps_data",
         [
             *(
-                fix(me, at(4, h, m))
+                gps_fix(me, at(4, h, m))
                 for h, m in ((8, 0), (8, 5), (8, 10), (9, 0), (9, 5))
             ),
-            fix(other, at(4, 12)),
+            gps_fix(other, at(4, 12)),
         ],
     )
     insert(
@@ -60,13 +32,13 @@ def test_data_completeness_finds_gaps_per_device_day(db, devices, loom_sql):
         "audio_chunks",
         [
             # 12:00:00-12:01:30 without a pause, 90 s of silence, then 12:03-12:04
-            chunk(me, at(4, 12, 0, 0), 30),
-            chunk(me, at(4, 12, 0, 30), 30),
-            chunk(me, at(4, 12, 1, 0), 30),
-            chunk(me, at(4, 12, 3, 0), 30),
-            chunk(me, at(4, 12, 3, 30), 30),
+            audio_chunk(me, at(4, 12, 0, 0), 30),
+            audio_chunk(me, at(4, 12, 0, 30), 30),
+            audio_chunk(me, at(4, 12, 1, 0), 30),
+            audio_chunk(me, at(4, 12, 3, 0), 30),
+            audio_chunk(me, at(4, 12, 3, 30), 30),
             # crosses into 2024-03-06, past the end of the range
-            chunk(me, at(5, 23, 59, 45), 30),
+            audio_chunk(me, at(5, 23, 59, 45), 30),
         ],
     )
     rows = loom_sql(

@@ -8,7 +8,7 @@ from confluent_kafka import Producer
 
 from loom_core import kafka, topics
 from loom_core.contracts import GpsFix
-from tests.integration.analytics.conftest import insert
+from tests.integration.analytics.conftest import audio_chunk, gps_fix, insert
 
 
 def produce(settings, topic, events, timestamps=None):
@@ -122,15 +122,7 @@ def test_kafka_catalog_reads_an_enriched_segment_just_produced(
 
 
 def landed(device, received, delay_s):
-    return {
-        "time": received,
-        "device_id": device,
-        "event_id": uuid.uuid4(),
-        "received_at": received,
-        "landed_at": received + timedelta(seconds=delay_s),
-        "latitude": 52.5,
-        "longitude": 13.4,
-    }
+    return gps_fix(device, received, landed_at=received + timedelta(seconds=delay_s))
 
 
 def test_ingest_freshness_per_topic(settings, db, devices, loom_sql):
@@ -156,25 +148,7 @@ def test_ingest_freshness_per_topic(settings, db, devices, loom_sql):
             landed(me, ago(-2), 1),  # landed after as_of
         ],
     )
-    insert(
-        db,
-        "audio_chunks",
-        [
-            {
-                "time": ago(5),
-                "device_id": me,
-                "event_id": uuid.uuid4(),
-                "received_at": ago(5),
-                "landed_at": ago(5, -30),
-                "encoding": "pcm_s16le",
-                "sample_rate": 8000,
-                "channels": 1,
-                "sequence": 0,
-                "duration_s": 1.0,
-                "pcm": b"\0\0" * 8000,
-            }
-        ],
-    )
+    insert(db, "audio_chunks", [audio_chunk(me, ago(5), 1, landed_at=ago(5, -30))])
     produced_at = [ago(15), ago(6), ago(3), ago(-2)]
     produce(
         settings,

@@ -1,22 +1,8 @@
 """The gps_data_by_day view (migration 0040): a UTC day column Trino groups by in PostgreSQL."""
 
-import uuid
 from datetime import UTC, datetime
 
-from tests.integration.analytics.conftest import insert
-
-
-def fix(device, when, speed):
-    return {
-        "time": when,
-        "device_id": device,
-        "event_id": uuid.uuid4(),
-        "received_at": when,
-        "latitude": 52.5,
-        "longitude": 13.4,
-        "speed_mps": speed,
-    }
-
+from tests.integration.analytics.conftest import gps_fix, insert
 
 QUERY = """
 SELECT day, count(*) AS fixes, max(speed_mps) AS top_speed
@@ -35,9 +21,9 @@ def test_fixes_fall_on_their_utc_day_and_the_grouping_is_pushed_down(
         db,
         "gps_data",
         [
-            fix(me, datetime(2024, 3, 4, 0, 0, tzinfo=UTC), 1.5),
-            fix(me, datetime(2024, 3, 4, 23, 59, 59, tzinfo=UTC), 2.5),
-            fix(me, datetime(2024, 3, 5, 0, 0, 1, tzinfo=UTC), 4.0),
+            gps_fix(me, datetime(2024, 3, 4, 0, 0, tzinfo=UTC), speed_mps=1.5),
+            gps_fix(me, datetime(2024, 3, 4, 23, 59, 59, tzinfo=UTC), speed_mps=2.5),
+            gps_fix(me, datetime(2024, 3, 5, 0, 0, 1, tzinfo=UTC), speed_mps=4.0),
         ],
     )
     assert loom_sql(QUERY, device=me) == [
