@@ -7,6 +7,7 @@ the file (mapped back through the parameter binding).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import threading
@@ -134,11 +135,20 @@ def execute(
         rows = cursor.fetchall()
     except (DatabaseError, HttpError, requests.RequestException) as exc:
         raise SqlError(describe_error(exc, bound, where, trino_url)) from None
+    except KeyboardInterrupt:
+        _cancel(cursor)  # Ctrl-C stops the query in Trino too, not only here
+        raise
     finally:
         if ticker:
             ticker.stop()
     columns = [Column(d[0], str(d[1])) for d in cursor.description or ()]
     return Result(columns, rows)
+
+
+def _cancel(cursor: trino.dbapi.Cursor) -> None:
+    # leaving anyway: if the cancel fails, Trino drops a query nobody polls
+    with contextlib.suppress(DatabaseError, HttpError, requests.RequestException):
+        cursor.cancel()
 
 
 def progress_line(stats: dict[str, Any]) -> str:

@@ -10,10 +10,10 @@ A file declares each parameter in a header comment line::
 and uses it as ``:device_id`` anywhere in the query (not inside strings, quoted
 identifiers or comments). A parameter without ``= default`` is required; ``= null``
 makes it optional with a typed NULL; a default in parentheses is a SQL expression
-(``(current_date)``), written by the file's author, used as it is. ``loom sql FILE --param name=value`` checks
-each value against its type and binds it as a typed SQL literal, so a value can
-never change the shape of the query. A placeholder with no ``@param`` line (in an
-ad-hoc query) is a required ``varchar``.
+(``(current_date)``) the file's author wrote, used as it is.
+``loom sql FILE --param name=value`` checks each value against its type and binds
+it as a typed SQL literal, so a value can never change the shape of the query. A
+placeholder with no ``@param`` line (in an ad-hoc query) is a required ``varchar``.
 
 Binding changes column positions on a line; :class:`Bound` maps a position Trino
 reports in the bound text back to the file.

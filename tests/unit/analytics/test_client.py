@@ -1,6 +1,7 @@
 import io
 import threading
 
+import pytest
 import requests
 from trino.exceptions import TrinoConnectionError, TrinoExternalError, TrinoUserError
 
@@ -122,3 +123,35 @@ def test_a_quick_query_shows_no_progress():
     ticker.start()
     ticker.stop()
     assert terminal.getvalue() == ""
+
+
+class InterruptedCursor:
+    """A cursor whose query the user interrupts with Ctrl-C."""
+
+    def __init__(self, cancel_error=None):
+        self.cancelled = False
+        self.cancel_error = cancel_error
+
+    def execute(self, _sql):
+        raise KeyboardInterrupt
+
+    def cancel(self):
+        self.cancelled = True
+        if self.cancel_error:
+            raise self.cancel_error
+
+
+class FakeConnection:
+    def __init__(self, cursor):
+        self._cursor = cursor
+
+    def cursor(self):
+        return self._cursor
+
+
+@pytest.mark.parametrize("cancel_error", [None, TrinoConnectionError("gone")])
+def test_ctrl_c_cancels_the_query_in_trino(cancel_error):
+    cursor = InterruptedCursor(cancel_error)
+    with pytest.raises(KeyboardInterrupt):
+        client.execute(FakeConnection(cursor), bind("SELECT 1", {}), "query", URL)
+    assert cursor.cancelled
