@@ -14,6 +14,8 @@ import click
 COMMANDS: dict[str, str] = {
     "stack": "loom_cli.stack.cli:stack",
     "lint": "loom_cli.lint:lint",
+    "import": "loom_cli.history.cli:import_history",
+    "sql": "loom_cli.analytics.cli:sql",
     "db": "loom_cli.db:db",
     "serve": "loom_cli.serve:serve",
 }
