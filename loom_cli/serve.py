@@ -123,9 +123,7 @@ class Supervisor:
         """Block until a stop is requested (None) or a child exits (that child)."""
         while not self.stop_requested:
             for child in self.members:
-                # Popen.poll, not Kafka: the line is exempt from LOOM003.
-                proc = child.process
-                if proc and proc.poll() is not None:  # loom-lint: ignore
+                if child.process and child.process.poll() is not None:
                     return child
             time.sleep(POLL_S)
         return None

@@ -131,11 +131,7 @@ class RangeReader:
         last_progress = time.monotonic()
         while any(s.current is not None for s in open_.values()):
             progressed = False
-            # LOOM003 does not apply: the landing run that reads here writes the
-            # rows to TimescaleDB and poison to the dead-letter topic.
-            consumer = self.consumer
-            batch = consumer.consume(CONSUME_BATCH, POLL_TIMEOUT_S)  # loom-lint: ignore
-            for raw in batch:
+            for raw in self.consumer.consume(CONSUME_BATCH, timeout=POLL_TIMEOUT_S):
                 offset_range = self._accept(raw, open_)
                 if offset_range is not None:
                     progressed = True

@@ -18,7 +18,8 @@ import pytest
 from confluent_kafka import Producer
 
 from loom_core import kafka as loom_kafka
-from loom_core.contracts import FAMILIES, Family, GpsFix
+from loom_core.contracts import FAMILIES, DeviceEvent, Family, GpsFix
+from loom_core.kafka import to_message
 from loom_core.settings import LoomSettings
 from loom_dagster.assets.landing import run_config
 from loom_dagster.landing import store
@@ -105,14 +106,13 @@ def gps_fixes(
     ]
 
 
-def as_messages(events: Iterable[object], traced: bool = False) -> list[tuple]:
-    """Kafka messages of contract events: key = device_id, value = JSON."""
+def as_messages(events: Iterable[DeviceEvent], traced: bool = False) -> list[tuple]:
+    """Kafka messages of contract events, as the contract defines them."""
     out = []
     for i, event in enumerate(events):
-        headers = (
-            [("traceparent", TRACE.format(i + 1, i + 1).encode())] if traced else None
-        )
-        out.append((event.device_id, event.model_dump_json().encode(), headers))
+        trace = TRACE.format(i + 1, i + 1).encode()
+        _, key, value = to_message(event)
+        out.append((key, value, [("traceparent", trace)] if traced else None))
     return out
 
 

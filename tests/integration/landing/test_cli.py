@@ -98,8 +98,7 @@ def _alive(pid: int) -> bool:
 
 
 def _running(process: subprocess.Popen[bytes]) -> bool:
-    # Popen.poll, not a Kafka consumer: exempt from LOOM003.
-    return process.poll() is None  # loom-lint: ignore
+    return process.poll() is None
 
 
 def _wait_http(
