@@ -193,7 +193,8 @@ class LandingRun:
                 poisoned.append((message, event))
                 range_outcome.dead_lettered += 1
                 continue
-            upsert.write(row(event, message.partition(), message.offset()))
+            size = len(message.value() or b"")
+            upsert.write(row(event, message.partition(), message.offset()), size)
             outcome.devices.add(event.device_id)
             range_outcome.valid += 1
 

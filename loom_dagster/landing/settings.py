@@ -35,16 +35,18 @@ class FamilyLimits:
     fail_after: timedelta
 
 
-_SENSOR = FamilyLimits(50_000, timedelta(minutes=30), timedelta(hours=6))
-_MEDIA = FamilyLimits(200, timedelta(hours=1), timedelta(hours=12))
+# A run streams its rows in bounded chunks, so the cap bounds a run's duration
+# (and what a retry repeats), not its memory.
+_SENSOR = FamilyLimits(200_000, timedelta(minutes=30), timedelta(hours=6))
+_MEDIA = FamilyLimits(500, timedelta(hours=1), timedelta(hours=12))
 
 FAMILY_LIMITS: dict[str, FamilyLimits] = {
     "gps": _SENSOR,
     "accelerometer": _SENSOR,
     "heartrate": _SENSOR,
-    "steps": FamilyLimits(50_000, timedelta(hours=2), timedelta(hours=24)),
-    "power": FamilyLimits(50_000, timedelta(hours=2), timedelta(hours=24)),
-    "audio": FamilyLimits(500, timedelta(hours=1), timedelta(hours=12)),
+    "steps": FamilyLimits(200_000, timedelta(hours=2), timedelta(hours=24)),
+    "power": FamilyLimits(200_000, timedelta(hours=2), timedelta(hours=24)),
+    "audio": FamilyLimits(2_000, timedelta(hours=1), timedelta(hours=12)),
     "camera": _MEDIA,
     "screenshot": _MEDIA,
 }

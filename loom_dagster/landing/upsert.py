@@ -23,6 +23,7 @@ from loom_dagster.landing.store import RangeOutcome
 
 STAGING = "loom_landing_staging"
 CHUNK_ROWS = 10_000
+CHUNK_BYTES = 32 << 20  # media rows are large: a chunk also ends at 32 MiB
 _DONE = None
 
 # Which range (by index), UTC day and device each row belongs to: the ranges are
@@ -82,8 +83,9 @@ class Upsert:
     outcomes
         The ranges the rows come from; their ``rows_inserted`` and ``touched``
         are filled from what the inserts really inserted.
-    chunk_rows
-        Rows per COPY + INSERT round.
+    chunk_rows, chunk_bytes
+        A COPY + INSERT round takes this many rows, or rows of about this many
+        bytes (as the caller measures them), whichever comes first.
     """
 
     def __init__(
@@ -92,14 +94,18 @@ class Upsert:
         table: str,
         layout: Layout,
         outcomes: Sequence[RangeOutcome],
+        *,
         chunk_rows: int = CHUNK_ROWS,
+        chunk_bytes: int = CHUNK_BYTES,
     ) -> None:
         self.conn = conn
         self.table = table
         self.layout = layout
         self.outcomes = outcomes
         self.chunk_rows = chunk_rows
+        self.chunk_bytes = chunk_bytes
         self._buffer: list[Row] = []
+        self._buffered_bytes = 0
         self._queue: queue.Queue[list[Row] | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._thread = threading.Thread(
@@ -119,10 +125,14 @@ class Upsert:
         self._thread.start()
         return self
 
-    def write(self, row: Row) -> None:
-        """Add one row; a full chunk goes to the writer thread."""
+    def write(self, row: Row, size: int = 0) -> None:
+        """Add one row of about ``size`` bytes; a full chunk goes to the writer."""
         self._buffer.append(row)
-        if len(self._buffer) >= self.chunk_rows:
+        self._buffered_bytes += size
+        if (
+            len(self._buffer) >= self.chunk_rows
+            or self._buffered_bytes >= self.chunk_bytes
+        ):
             self._hand_over()
 
     def _hand_over(self) -> None:
@@ -130,6 +140,7 @@ class Upsert:
             raise self._error
         self._queue.put(self._buffer)
         self._buffer = []
+        self._buffered_bytes = 0
 
     def __exit__(
         self,

@@ -34,9 +34,11 @@ from loom_core.contracts import (
 from loom_core.contracts.ids import derived_event_id
 from loom_core.topics import dead_letter_for
 from loom_dagster.landing.land import Clients, land
-from loom_dagster.landing.ranges import parse_ranges
+from loom_dagster.landing.ranges import OffsetRange, parse_ranges
 from loom_dagster.landing.rows import LAYOUTS
 from loom_dagster.landing.settings import LandingSettings
+from loom_dagster.landing.store import RangeOutcome
+from loom_dagster.landing.upsert import Upsert
 from loom_dagster.partitions import DEVICES
 from loom_dagster.resources import KafkaResource, TimescaleResource
 from tests.integration.landing.conftest import (
@@ -394,3 +396,49 @@ def test_audio_bytes_survive_base64_in_kafka(shared, instance, device_id):
     (row,) = rows_of(shared, "audio_chunks", device_id)
     assert bytes(row["pcm"]) == pcm
     assert row["duration_s"] == pytest.approx(len(pcm) / 2 / 8000)
+
+
+def test_chunked_upsert_counts_exactly_what_each_range_inserted(shared, device_id):
+    fixes = gps_fixes(device_id, 7, start=datetime(2024, 6, 1, 23, 59, 57, tzinfo=UTC))
+    layout = LAYOUTS["gps"]
+    first, second = OffsetRange(0, 100, 104), OffsetRange(1, 50, 53)
+    outcomes = [RangeOutcome(first), RangeOutcome(second)]
+    rows = [layout.row(f, 0, 100 + i) for i, f in enumerate(fixes[:4])] + [
+        layout.row(f, 1, 50 + i) for i, f in enumerate(fixes[4:])
+    ]
+    again = layout.row(fixes[1], 1, 52)  # a duplicate, in another chunk and range
+    with (
+        psycopg.connect(shared.database_url) as conn,
+        conn.transaction(),
+        Upsert(
+            conn, "gps_data", layout, outcomes, chunk_rows=3, chunk_bytes=250
+        ) as upsert,
+    ):
+        for row in [*rows[:6], again]:
+            upsert.write(row, size=100)  # chunks of 3 rows, or 250 bytes
+    assert [o.rows_inserted for o in outcomes] == [4, 2]
+    assert outcomes[0].touched == {("2024-06-01", device_id), ("2024-06-02", device_id)}
+    assert outcomes[1].touched == {("2024-06-02", device_id)}
+    assert len(rows_of(shared, "gps_data", device_id)) == 6
+
+
+def _upsert_all(database_url, rows, outcome):
+    with (
+        psycopg.connect(database_url) as conn,
+        conn.transaction(),
+        Upsert(conn, "gps_data", LAYOUTS["gps"], [outcome], chunk_rows=2) as upsert,
+    ):
+        for row in rows:
+            upsert.write(row)
+
+
+def test_a_chunk_that_fails_rolls_back_the_chunks_before_it(shared, device_id):
+    layout = LAYOUTS["gps"]
+    rows = [layout.row(f, 0, i) for i, f in enumerate(gps_fixes(device_id, 4))]
+    bad = list(rows[3])
+    bad[layout.columns.index("latitude")] = 91.0  # the table's CHECK refuses it
+    rows[3] = tuple(bad)
+    outcome = RangeOutcome(OffsetRange(0, 0, 4))
+    with pytest.raises(psycopg.errors.CheckViolation):
+        _upsert_all(shared.database_url, rows, outcome)
+    assert rows_of(shared, "gps_data", device_id) == []
