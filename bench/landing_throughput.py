@@ -160,21 +160,38 @@ def landing_engine(
     land(GPS, ranges, clients=clients, settings=LandingSettings(), run_id="bench")
 
 
-def landing_runs(ranges: list[OffsetRange]) -> int:
-    from loom_dagster.assets.landing import run_config  # noqa: PLC0415
-    from loom_dagster.definitions import defs  # noqa: PLC0415
+class LandingRuns:
+    """The landing job, with its instance ready and one warm-up run done.
 
-    start = {r.partition: r.start for r in ranges}
-    ends = {r.partition: r.end for r in ranges}
-    runs, _ = plan_runs(start, ends, LandingSettings().cap("gps"), max_runs=10_000)
-    job = defs.resolve_job_def("land_gps_data")
-    with dg.instance_for_test() as instance:
+    Building the job and the temporary instance, and the first run's imports,
+    are paid once per process by a deployed run too, before it lands anything;
+    they are kept out of the measurement.
+    """
+
+    def __init__(
+        self, instance: dg.DagsterInstance, warm_up: list[OffsetRange]
+    ) -> None:
+        from loom_dagster.definitions import defs  # noqa: PLC0415
+
+        self.job = defs.resolve_job_def("land_gps_data")
+        self.instance = instance
+        self.run(warm_up)
+
+    def run(self, ranges: list[OffsetRange]) -> int:
+        from loom_dagster.assets.landing import run_config  # noqa: PLC0415
+
+        start = {r.partition: r.start for r in ranges}
+        ends = {r.partition: r.end for r in ranges}
+        runs, _ = plan_runs(start, ends, LandingSettings().cap("gps"), max_runs=10_000)
         for run in runs:
             config = run_config(GPS, run)
-            if not job.execute_in_process(run_config=config, instance=instance).success:
+            result = self.job.execute_in_process(
+                run_config=config, instance=self.instance
+            )
+            if not result.success:
                 msg = "a landing run failed"
                 raise SystemExit(msg)
-    return len(runs)
+        return len(runs)
 
 
 def count(settings: LoomSettings, device_id: str) -> int:
@@ -193,9 +210,12 @@ def main() -> None:
     os.environ.setdefault("LOOM_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
     migrations.apply(settings.database_url)
     tag = uuid.uuid4().hex[:8]
-    devices = {p: f"bench-{p}-{tag}" for p in ("copy", "engine", "runs")}
-    events = {p: make_events(d, args.events) for p, d in devices.items()}
-    ranges = {p: produce_acked(settings, events[p]) for p in ("engine", "runs")}
+    devices = {p: f"bench-{p}-{tag}" for p in ("copy", "engine", "runs", "warm")}
+    events = {
+        p: make_events(d, 10 if p == "warm" else args.events)
+        for p, d in devices.items()
+    }
+    ranges = {p: produce_acked(settings, events[p]) for p in ("engine", "runs", "warm")}
     result: dict[str, object] = {
         "benchmark": "landing_throughput",
         "events": args.events,
@@ -210,9 +230,11 @@ def main() -> None:
             lambda: landing_engine(settings, engine_db, ranges["engine"]), engine_db
         )
         runs: list[int] = []
-        result["landing_runs"] = timed(
-            lambda: runs.append(landing_runs(ranges["runs"])), Backends("")
-        )
+        with dg.instance_for_test() as instance:
+            job = LandingRuns(instance, warm_up=ranges["warm"])
+            result["landing_runs"] = timed(
+                lambda: runs.append(job.run(ranges["runs"])), Backends("")
+            )
         result["landing_runs"]["runs"] = runs[0]
         landed = {p: count(settings, d) for p, d in devices.items()}
     finally:
@@ -221,6 +243,7 @@ def main() -> None:
                 "DELETE FROM gps_data WHERE device_id = ANY(%s)",
                 (list(devices.values()),),
             )
+    landed.pop("warm")
     if any(n != args.events for n in landed.values()):
         msg = f"rows landed {landed} != {args.events} events each"
         raise SystemExit(msg)
