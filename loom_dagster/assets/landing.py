@@ -76,7 +76,7 @@ def _add_devices(
     """Add unseen devices as dynamic partitions; return (added, refused)."""
     seen = outcome.devices | {pair["device"] for pair in outcome.touched}
     instance = context.instance
-    new = sorted(d for d in seen if not instance.has_dynamic_partition(DEVICES.name, d))
+    new = sorted(seen - set(instance.get_dynamic_partitions(DEVICES.name)))
     refused = [d for d in new if "..." in d]  # not a valid Dagster partition key
     added = [d for d in new if d not in refused]
     if added:
@@ -105,10 +105,11 @@ def _lag_after(kafka: KafkaResource, outcome: LandingOutcome) -> int | None:
 
 
 def _metadata(figures: dict[str, Any]) -> dict[str, Any]:
-    """Dagster metadata values for plain figures (lists and dicts as JSON)."""
+    """Dagster metadata values for plain figures (lists and dicts as JSON, no None)."""
     return {
         key: dg.MetadataValue.json(value) if isinstance(value, list | dict) else value
         for key, value in figures.items()
+        if value is not None
     }
 
 

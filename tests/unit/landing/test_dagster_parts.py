@@ -24,7 +24,10 @@ def test_config_rejects_an_empty_range():
 
 
 def test_metadata_wraps_lists_and_dicts_as_json():
-    meta = _metadata({"rows": 3, "pairs": [{"day": "d"}], "reasons": {}, "topic": "t"})
+    meta = _metadata(
+        {"rows": 3, "pairs": [{"day": "d"}], "reasons": {}, "topic": "t", "lag": None}
+    )
+    assert "lag" not in meta
     assert meta["rows"] == 3
     assert meta["topic"] == "t"
     assert isinstance(meta["pairs"], dg.JsonMetadataValue)
