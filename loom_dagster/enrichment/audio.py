@@ -13,23 +13,31 @@ MAX_GAP_S = 0.25  # chunks further apart than this are separate recordings
 
 
 @dataclass(frozen=True)
-class Chunk:
-    """One landed audio chunk (a row of ``audio_chunks``).
+class ChunkInfo:
+    """Where a landed audio chunk sits (a row of ``audio_chunks`` without its PCM).
 
     ``start`` is the epoch time of its first sample.
     """
 
     event_id: str
     start: float
-    sample_rate: int
-    pcm: bytes
+    duration_s: float
     stream_id: str | None = None
     sequence: int = 0
 
     @property
-    def duration_s(self) -> float:
-        """Length in seconds."""
-        return len(self.pcm) / 2 / self.sample_rate
+    def end(self) -> float:
+        """Epoch time just after its last sample."""
+        return self.start + self.duration_s
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A landed audio chunk with its PCM16 samples."""
+
+    info: ChunkInfo
+    sample_rate: int
+    pcm: bytes
 
 
 @dataclass
@@ -64,39 +72,55 @@ def resample(
     return resample_poly(audio, target // g, rate // g).astype(np.float32)
 
 
-def assemble(chunks: list[Chunk], max_gap_s: float = MAX_GAP_S) -> list[Recording]:
-    """Join chunks of the same stream that follow each other into recordings.
+def group(
+    infos: list[ChunkInfo], max_gap_s: float = MAX_GAP_S
+) -> list[list[ChunkInfo]]:
+    """Group the chunks of each stream that follow each other into recordings.
 
-    Chunks are ordered by time, then sequence. A chunk that starts more than
-    ``max_gap_s`` after the previous one ends starts a new recording; a smaller gap
-    is filled with silence so sample times stay true; an overlap is trusted to the
-    chunk order (clocks of consecutive chunks drift by milliseconds).
+    Chunks are ordered by time, then sequence; a chunk that starts more than
+    ``max_gap_s`` after the previous one ends starts a new recording. Grouping needs
+    only the chunks' times, so a run decides what to recompute before it reads any
+    audio. Recordings are returned in time order.
     """
-    streams: dict[str | None, list[Chunk]] = {}
-    for chunk in chunks:
-        streams.setdefault(chunk.stream_id, []).append(chunk)
-    recordings: list[Recording] = []
-    for stream_id, members in streams.items():
-        members.sort(key=lambda c: (c.start, c.sequence))
-        parts: list[NDArray[np.float32]] = []
-        current: Recording | None = None
+    streams: dict[str | None, list[ChunkInfo]] = {}
+    for info in infos:
+        streams.setdefault(info.stream_id, []).append(info)
+    groups: list[list[ChunkInfo]] = []
+    for members in streams.values():
+        members.sort(key=lambda c: (c.start, c.sequence, c.event_id))
+        current: list[ChunkInfo] = []
         cursor = 0.0
-        for chunk in members:
-            audio = resample(pcm16_to_float(chunk.pcm), chunk.sample_rate)
-            gap = chunk.start - cursor
-            if current is None or gap > max_gap_s:
-                if current is not None:
-                    current.audio = np.concatenate(parts)
-                    recordings.append(current)
-                current = Recording(stream_id, chunk.start, audio, [])
-                parts = []
-            elif gap > 0:
-                parts.append(np.zeros(round(gap * SAMPLE_RATE), dtype=np.float32))
-            parts.append(audio)
-            current.chunk_ids.append(chunk.event_id)
-            cursor = max(cursor, chunk.start + chunk.duration_s)
-        if current is not None:
-            current.audio = np.concatenate(parts)
-            recordings.append(current)
-    recordings.sort(key=lambda r: (r.start, r.stream_id or ""))
-    return recordings
+        for info in members:
+            if current and info.start - cursor > max_gap_s:
+                groups.append(current)
+                current = []
+            current.append(info)
+            cursor = info.end if len(current) == 1 else max(cursor, info.end)
+        groups.append(current)
+    groups.sort(key=lambda g: (g[0].start, g[0].stream_id or ""))
+    return groups
+
+
+def join(chunks: list[Chunk]) -> Recording:
+    """Decode a group of chunks into one 16 kHz recording.
+
+    A gap between chunks is filled with silence so sample times stay true; an
+    overlap is trusted to the chunk order (consecutive chunks' clocks drift by
+    milliseconds).
+    """
+    first = chunks[0].info
+    parts: list[NDArray[np.float32]] = []
+    cursor = first.start
+    for chunk in chunks:
+        gap = chunk.info.start - cursor
+        if gap > 0:
+            parts.append(np.zeros(round(gap * SAMPLE_RATE), dtype=np.float32))
+        audio = resample(pcm16_to_float(chunk.pcm), chunk.sample_rate)
+        parts.append(audio)
+        cursor = max(cursor, chunk.info.start) + audio.size / SAMPLE_RATE
+    return Recording(
+        first.stream_id,
+        first.start,
+        np.concatenate(parts),
+        [c.info.event_id for c in chunks],
+    )

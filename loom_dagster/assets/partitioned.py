@@ -1,0 +1,182 @@
+"""What the partitioned enrichment assets share: partition keys, checks, publishing.
+
+The life of a partition run, the same for ``gps_tracks``, ``transcripts`` and
+``captions``:
+
+1. read the raw rows of the (UTC day, device) from TimescaleDB;
+2. compute outside any transaction (models take seconds);
+3. in one transaction: take the partition's advisory lock, delete-and-insert the
+   rows, evaluate the blocking checks on what is now stored, commit;
+4. only if every check passed, republish the new rows (and deletions) to Kafka,
+   keyed by device with stable ids; a failed check keeps bad rows off the topic
+   and, being blocking, stops anything downstream in Dagster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import dagster as dg
+import psycopg
+from psycopg import sql
+from pydantic import Field
+
+from loom_dagster.enrichment.messages import EnrichedRow, deletion
+from loom_dagster.enrichment.republish import republish
+from loom_dagster.enrichment.speech import BackendSpec
+from loom_dagster.enrichment.store import DeviceDay
+from loom_dagster.resources import KafkaResource
+
+GROUP = "enrichment"
+
+# Enrichment follows landing within minutes while devices send data; a device that
+# is off overnight legitimately sends nothing for hours.
+FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=24), warn_window=timedelta(hours=6)
+)
+
+
+class IncrementalConfig(dg.Config):
+    """Run configuration of the assets that can skip what they already processed."""
+
+    incremental: bool = Field(
+        default=False,
+        description=(
+            "Process only the raw rows of the partition not processed yet (what "
+            "the landing sensors ask for). False, the default for the UI and "
+            "backfills, recomputes the whole partition (delete-and-insert)."
+        ),
+    )
+
+
+def device_day(context: dg.AssetExecutionContext) -> DeviceDay:
+    """Return the run's partition as a :class:`DeviceDay`."""
+    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
+    return DeviceDay(keys["device"], date.fromisoformat(keys["day"]))
+
+
+def code_version(algorithm: str, spec: BackendSpec | None = None) -> str:
+    """Return an asset's code version: its algorithm and its model's name and version.
+
+    A different model version gives a different code version, so Dagster marks the
+    partitions materialised with the old one as needing re-materialisation.
+    """
+    return (
+        algorithm
+        if spec is None
+        else f"{algorithm}|{spec.model_name}@{spec.model_version}"
+    )
+
+
+def k8s_op_tags(cpu: str, memory: str, *, gpu: bool = False) -> dict[str, Any]:
+    """Return dagster-k8s op tags requesting a pod's resources (GPU optional).
+
+    Parameters
+    ----------
+    cpu, memory
+        Kubernetes quantities in millicores and MiB (``"2000m"``, ``"4096Mi"``).
+    gpu
+        Request one ``nvidia.com/gpu`` (the production speech and vision backends).
+    """
+    limits = {"cpu": cpu, "memory": memory} | ({"nvidia.com/gpu": "1"} if gpu else {})
+    return {
+        "dagster-k8s/config": {
+            "container_config": {
+                "resources": {
+                    "requests": {"cpu": cpu, "memory": memory},
+                    "limits": limits,
+                }
+            }
+        }
+    }
+
+
+def check_specs(asset: str, descriptions: dict[str, str]) -> list[dg.AssetCheckSpec]:
+    """Return the blocking check specs of ``asset``."""
+    return [
+        dg.AssetCheckSpec(name, asset=asset, description=text, blocking=True)
+        for name, text in descriptions.items()
+    ]
+
+
+def run_checks(
+    conn: psycopg.Connection, queries: dict[str, str], partition: DeviceDay
+) -> list[dg.AssetCheckResult]:
+    """Run each check's query; a check passes when its query counts no violations.
+
+    Queries take the named parameters ``device``, ``day``, ``start`` and ``end``.
+    """
+    params = {
+        "device": partition.device_id,
+        "day": partition.day,
+        "start": partition.start,
+        "end": partition.end,
+    }
+    results = []
+    for name, query in queries.items():
+        row = conn.execute(query, params).fetchone()
+        violations = int(row[0]) if row else 0
+        results.append(
+            dg.AssetCheckResult(
+                check_name=name,
+                passed=violations == 0,
+                metadata={"violations": violations},
+            )
+        )
+    return results
+
+
+def data_version(
+    conn: psycopg.Connection, table: str, id_column: str, partition: DeviceDay
+) -> dg.DataVersion:
+    """Hash the partition's stored rows (all columns but ``computed_at``).
+
+    The same rows give the same data version, whether they were written by one
+    backfill or by several incremental runs.
+    """
+    query = sql.SQL(
+        "SELECT md5(coalesce(string_agg((to_jsonb(t) - 'computed_at')::text, '|'"
+        " ORDER BY t.{id}), '')) FROM {table} t WHERE t.device_id = %s AND t.day = %s"
+    ).format(id=sql.Identifier(id_column), table=sql.Identifier(table))
+    row = conn.execute(query, (partition.device_id, partition.day)).fetchone()
+    return dg.DataVersion(str(row[0])[:16] if row else "")
+
+
+def publish_if_checks_passed(
+    context: dg.AssetExecutionContext,
+    kafka: KafkaResource,
+    topic: str,
+    *,
+    partition: DeviceDay,
+    rows: Sequence[EnrichedRow],
+    vanished: Iterable[str],
+    id_field: str,
+    checks: Sequence[dg.AssetCheckResult],
+) -> int:
+    """Republish committed rows and deletions, unless a check failed.
+
+    Returns
+    -------
+    int
+        The number of messages acknowledged (0 when held back).
+    """
+    failed = [c.check_name for c in checks if not c.passed]
+    if failed:
+        context.log.error(
+            "%s: checks %s failed; the rows are stored for inspection but not "
+            "republished to %s",
+            partition,
+            ", ".join(map(str, failed)),
+            topic,
+        )
+        return 0
+    messages = [row.message() for row in rows] + [
+        deletion(row_id, id_field, partition.device_id, partition.day)
+        for row_id in sorted(vanished)
+    ]
+    if not messages:
+        return 0
+    producer = kafka.producer()
+    return republish(producer, topic, messages)

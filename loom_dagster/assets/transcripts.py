@@ -1,0 +1,252 @@
+"""``transcripts``: utterances found by Silero VAD in ``audio_chunks``, transcribed.
+
+Chunks of the partition are grouped into recordings (same stream, contiguous).
+An incremental run recomputes only the recordings that gained chunks it has not
+processed (``enrichment_sources``), replacing their utterances by time range; a
+backfill recomputes every recording. Both leave the same rows, because a
+recording's utterances depend only on its chunks.
+"""
+
+import time as clock
+from datetime import UTC, datetime
+
+import dagster as dg
+from psycopg import sql
+
+from loom_core import topics
+from loom_dagster.assets import partitioned
+from loom_dagster.enrichment import audio, store, vad
+from loom_dagster.enrichment.ids import stable_id
+from loom_dagster.enrichment.messages import Utterance, WordTiming
+from loom_dagster.enrichment.speech import BackendSpec, SpeechToText
+from loom_dagster.partitions import DAY_DEVICE
+from loom_dagster.resources import KafkaResource, TimescaleResource
+from loom_dagster.resources.models import SpeechToTextResource
+
+ASSET = "transcripts"
+ID = "utterance_id"
+ALGORITHM = f"vad-utterances-v1|{vad.MODEL_NAME}@{vad.MODEL_VERSION}"
+EPSILON_S = 0.001  # timestamptz keeps microseconds; epoch floats round-trip within this
+
+READ_CHUNKS = """
+SELECT event_id::text, extract(epoch FROM time)::float8, duration_s::float8,
+       stream_id, sequence
+FROM audio_chunks
+WHERE device_id = %s AND time >= %s AND time < %s
+"""
+READ_PCM = """
+SELECT event_id::text, sample_rate, pcm
+FROM audio_chunks
+WHERE device_id = %s AND time >= %s AND time < %s AND event_id = ANY(%s::uuid[])
+"""
+
+CHECKS = {
+    "words_inside_utterance": "Every word starts and ends inside its utterance.",
+    "utterances_well_formed": "Utterances end after they start, with text and words.",
+    "every_chunk_processed": "Every audio chunk of the partition went through VAD.",
+}
+CHECK_QUERIES = {
+    "words_inside_utterance": f"""
+        SELECT count(*) FROM transcripts t, jsonb_array_elements(t.words) w
+        WHERE t.device_id = %s AND t.day = %s AND (
+            (w->>'start')::float8 < extract(epoch FROM t.time) - {EPSILON_S}
+            OR (w->>'end')::float8 > extract(epoch FROM t.end_time) + {EPSILON_S}
+            OR (w->>'start')::float8 > (w->>'end')::float8)
+    """,  # noqa: S608 - a constant of this module, not input
+    "utterances_well_formed": """
+        SELECT count(*) FROM transcripts WHERE device_id = %(device)s AND day = %(day)s
+        AND (end_time <= time OR text = '' OR word_count <> jsonb_array_length(words))
+    """,
+    "every_chunk_processed": """
+        SELECT count(*) FROM audio_chunks a
+        WHERE a.device_id = %(device)s AND a.time >= %(start)s AND a.time < %(end)s
+        AND NOT EXISTS (
+            SELECT 1 FROM enrichment_sources s
+            WHERE s.asset = 'transcripts' AND s.device_id = a.device_id
+            AND s.day = a.time::date AND s.source_event_id = a.event_id)
+    """,
+}
+
+
+def utterances(
+    partition: store.DeviceDay,
+    recording: audio.Recording,
+    detector: vad.SileroVad,
+    model: SpeechToText,
+) -> list[Utterance]:
+    """Find the speech of a recording and transcribe each stretch of it."""
+    duration = recording.audio.size / audio.SAMPLE_RATE
+    segments = vad.speech_segments(detector.probabilities(recording.audio), duration)
+    found = []
+    for seg_start, seg_end in segments:
+        clip = recording.audio[
+            round(seg_start * audio.SAMPLE_RATE) : round(seg_end * audio.SAMPLE_RATE)
+        ]
+        heard = model.transcribe(clip)
+        if not heard.words:
+            continue
+        start, end = recording.start + seg_start, recording.start + seg_end
+        words = [
+            WordTiming(
+                word=w.word,
+                start=round(min(max(start + w.start, start), end), 3),
+                end=round(min(max(start + w.end, start), end), 3),
+                probability=None if w.probability is None else round(w.probability, 4),
+            )
+            for w in heard.words
+        ]
+        found.append(
+            Utterance(
+                time=datetime.fromtimestamp(start, UTC),
+                device_id=partition.device_id,
+                day=partition.day,
+                utterance_id=stable_id(
+                    ASSET,
+                    partition.device_id,
+                    partition.day,
+                    recording.stream_id or "",
+                    f"{start:.3f}",
+                ),
+                end_time=datetime.fromtimestamp(end, UTC),
+                stream_id=recording.stream_id,
+                text=heard.text.strip(),
+                words=words,
+                word_count=len(words),
+                language=heard.language,
+                model_name=model.spec.model_name,
+                model_version=model.spec.model_version,
+            )
+        )
+    return found
+
+
+def _scope(groups: list[list[audio.ChunkInfo]]) -> tuple[sql.Composable, list]:
+    """Select the rows of the given recordings: same stream, inside their time range."""
+    parts, params = [], []
+    for g in groups:
+        parts.append(
+            sql.SQL("(stream_id IS NOT DISTINCT FROM %s AND time >= %s AND time < %s)")
+        )
+        end = max(c.end for c in g)
+        params += [
+            g[0].stream_id,
+            datetime.fromtimestamp(g[0].start, UTC),
+            datetime.fromtimestamp(end, UTC),
+        ]
+    return sql.SQL("(") + sql.SQL(" OR ").join(parts) + sql.SQL(")"), params
+
+
+def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
+    """Return the ``transcripts`` asset for the speech backend ``spec``."""
+
+    @dg.asset(
+        name=ASSET,
+        partitions_def=DAY_DEVICE,
+        deps=[dg.AssetKey("audio_chunks")],
+        group_name=partitioned.GROUP,
+        kinds={"python", "postgres", "kafka"},
+        code_version=partitioned.code_version(ALGORITHM, spec),
+        freshness_policy=partitioned.FRESHNESS,
+        check_specs=partitioned.check_specs(ASSET, CHECKS),
+        op_tags=partitioned.k8s_op_tags("2000m", "4096Mi", gpu=spec.gpu),
+        metadata={"model_name": spec.model_name, "model_version": spec.model_version},
+        description=(
+            "Utterances of each device-day's audio (Silero VAD, then "
+            f"{spec.model_name} with word timestamps); republished to "
+            f"{topics.TRANSCRIBED_WORDS}."
+        ),
+    )
+    def transcripts(
+        context: dg.AssetExecutionContext,
+        config: partitioned.IncrementalConfig,
+        timescale: TimescaleResource,
+        kafka: KafkaResource,
+        speech: SpeechToTextResource,
+    ) -> dg.MaterializeResult:
+        partition = partitioned.device_day(context)
+        with timescale.connect() as conn:
+            infos = [
+                audio.ChunkInfo(*row)
+                for row in conn.execute(
+                    READ_CHUNKS, (partition.device_id, partition.start, partition.end)
+                )
+            ]
+            groups = audio.group(infos)
+            if config.incremental:
+                done = store.processed_sources(conn, ASSET, partition)
+                groups = [g for g in groups if any(c.event_id not in done for c in g)]
+            wanted = [c.event_id for g in groups for c in g]
+            pcm = {
+                event_id: (rate, data)
+                for event_id, rate, data in conn.execute(
+                    READ_PCM,
+                    (partition.device_id, partition.start, partition.end, wanted),
+                )
+            }
+            conn.commit()  # no transaction held open while the models run
+            started = clock.perf_counter()
+            model = speech.model()
+            rows: list[Utterance] = []
+            audio_s = 0.0
+            for g in groups:
+                recording = audio.join(
+                    [audio.Chunk(c, *pcm[c.event_id]) for c in g if c.event_id in pcm]
+                )
+                audio_s += recording.audio.size / audio.SAMPLE_RATE
+                rows += utterances(partition, recording, speech.vad(), model)
+            compute_s = clock.perf_counter() - started
+            with conn.transaction():
+                store.lock(conn, ASSET, partition)
+                scope, params = (None, []) if not config.incremental else _scope(groups)
+                if scope is not None and not groups:
+                    vanished: set[str] = set()
+                else:
+                    vanished = store.replace_rows(
+                        conn,
+                        ASSET,
+                        partition,
+                        id_column=ID,
+                        rows=[r.model_dump() for r in rows],
+                        scope=scope,
+                        scope_params=params,
+                    )
+                store.record_sources(
+                    conn,
+                    ASSET,
+                    partition,
+                    [(event_id, "done", None) for event_id in wanted],
+                    replace_all=not config.incremental,
+                )
+                checks = partitioned.run_checks(conn, CHECK_QUERIES, partition)
+                version = partitioned.data_version(conn, ASSET, ID, partition)
+        published = partitioned.publish_if_checks_passed(
+            context,
+            kafka,
+            str(topics.TRANSCRIBED_WORDS),
+            partition=partition,
+            rows=rows,
+            vanished=vanished,
+            id_field=ID,
+            checks=checks,
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "mode": "incremental" if config.incremental else "full",
+                "chunks": len(infos),
+                "chunks_processed": len(wanted),
+                "recordings_processed": len(groups),
+                "audio_seconds": round(audio_s, 2),
+                "utterances": len(rows),
+                "words": sum(r.word_count for r in rows),
+                "real_time_factor": round(compute_s / audio_s, 4) if audio_s else 0.0,
+                "model_name": spec.model_name,
+                "model_version": spec.model_version,
+                "vad": f"{vad.MODEL_NAME} {vad.MODEL_VERSION}",
+                "republished": published,
+                "deleted_utterances": len(vanished),
+            },
+            check_results=checks,
+            data_version=version,
+        )
+
+    return transcripts
