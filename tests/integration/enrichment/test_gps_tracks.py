@@ -135,3 +135,24 @@ def test_a_day_without_fixes_has_no_segments(db, instance, resources, device_id)
     assert result.success
     assert rows(db, "gps_tracks", device_id, "time") == []
     assert metadata(result)["segments"] == 0
+
+
+def test_an_implausible_day_fails_a_blocking_check_and_is_not_republished(
+    db, instance, resources, device_id, tail
+):
+    noon = datetime(2024, 5, 6, 12, tzinfo=UTC)
+    # Two fixes 1000 km apart one second apart: nothing to compare them with, so
+    # cleaning keeps both and the move is impossibly fast.
+    land_gps(
+        db,
+        device_id,
+        [(noon, 48.0, 2.0, 5.0), (noon + timedelta(seconds=1), 57.0, 2.0, 5.0)],
+    )
+    kafka = tail(topics.GPS_TRACK_SEGMENTS)
+
+    result = materialize(gps_tracks, instance, resources, device_id)
+
+    assert check_results(result)["speeds_plausible"] is False
+    assert not result.success  # blocking: the run fails, downstream does not run
+    assert len(rows(db, "gps_tracks", device_id, "time")) == 1  # kept for inspection
+    assert kafka.messages(device_id) == []
