@@ -6,7 +6,8 @@ The thresholds, and why:
   radii of several hundred metres; such fixes would invent moves, so they are dropped.
 - ``MAX_SPEED_MPS`` (70 m/s, about 250 km/h): a fix that can only be reached and left
   faster than this, while its neighbours are consistent with each other, is a
-  *spike* (multipath, a bad cold fix) and is rejected. Sustained high speed (a train,
+  *spike* (multipath, a bad cold fix) and is rejected; so is a run of up to
+  ``MAX_SPIKE_RUN`` (3) such fixes. Sustained high speed (a train,
   a plane) is consistent between neighbours and is kept.
 - ``STAY_RADIUS_M`` (100 m) and ``STAY_MIN_DURATION_S`` (5 min): a stay is a run of
   fixes that all lie within 100 m of their running centroid for at least 5 minutes
@@ -40,6 +41,7 @@ MAX_SPEED_MPS = 70.0
 STAY_RADIUS_M = 100.0
 STAY_MIN_DURATION_S = 300.0
 MIN_STEP_M = 25.0
+MAX_SPIKE_RUN = 3
 
 
 @dataclass(frozen=True)
@@ -139,20 +141,33 @@ def _speeds(track: Track, a: NDArray[np.intp], b: NDArray[np.intp]) -> NDArray:
 
 
 def _spikes(track: Track, max_speed: float) -> NDArray[np.bool_]:
-    """Mark fixes that are reached and left too fast while their neighbours agree."""
+    """Mark runs of up to ``MAX_SPIKE_RUN`` fixes reached and left too fast.
+
+    A run is a spike when getting into it and out of it both need more than
+    ``max_speed`` while its neighbours are consistent with each other. At the
+    edges of the day a single fix is judged by the two fixes beside it.
+    """
     n = len(track)
     spike = np.zeros(n, dtype=bool)
     if n < 3:
         return spike
+    for run in range(1, MAX_SPIKE_RUN + 1):
+        if n < run + 2:
+            break
+        first = np.arange(1, n - run)
+        before, last, after = first - 1, first + run - 1, first + run
+        hit = (
+            (_speeds(track, before, first) > max_speed)
+            & (_speeds(track, last, after) > max_speed)
+            & (_speeds(track, before, after) <= max_speed)
+        )
+        for offset in range(run):
+            spike[first[hit] + offset] = True
     idx = np.arange(n)
-    v_in = _speeds(track, idx[:-2], idx[1:-1])
-    v_out = _speeds(track, idx[1:-1], idx[2:])
-    v_skip = _speeds(track, idx[:-2], idx[2:])
-    spike[1:-1] = (v_in > max_speed) & (v_out > max_speed) & (v_skip <= max_speed)
-    first = _speeds(track, idx[:2], idx[1:3])
-    spike[0] = first[0] > max_speed and first[1] <= max_speed
-    last = _speeds(track, idx[-3:-1], idx[-2:])
-    spike[-1] = last[1] > max_speed and last[0] <= max_speed
+    head = _speeds(track, idx[:2], idx[1:3])
+    spike[0] |= bool(head[0] > max_speed and head[1] <= max_speed)
+    tail = _speeds(track, idx[-3:-1], idx[-2:])
+    spike[-1] |= bool(tail[1] > max_speed and tail[0] <= max_speed)
     return spike
 
 
@@ -182,20 +197,13 @@ def clean(
     unique = np.ones(len(track1), dtype=bool)
     unique[1:] = np.diff(track1.time) > 0
     track2 = track1.take(unique)
-    outliers = 0
-    # Two spikes in a row hide each other; a second pass catches the pair.
-    for _ in range(2):
-        spike = _spikes(track2, max_speed_mps)
-        if not spike.any():
-            break
-        outliers += int(spike.sum())
-        track2 = track2.take(~spike)
+    spike = _spikes(track2, max_speed_mps)
     rejections = Rejections(
         inaccurate=int((~accurate).sum()),
         duplicate=int((~unique).sum()),
-        outlier=outliers,
+        outlier=int(spike.sum()),
     )
-    return track2, rejections
+    return track2.take(~spike), rejections
 
 
 def detect_stays(
