@@ -18,7 +18,11 @@ from loom_dagster.assets import partitioned
 from loom_dagster.enrichment import audio, store, vad
 from loom_dagster.enrichment.ids import stable_id
 from loom_dagster.enrichment.messages import Utterance, WordTiming
-from loom_dagster.enrichment.speech import BackendSpec, SpeechToText
+from loom_dagster.enrichment.speech import (
+    BackendSpec,
+    SpeechToText,
+    transcribe_segments,
+)
 from loom_dagster.partitions import DAY_DEVICE
 from loom_dagster.resources import KafkaResource, TimescaleResource
 from loom_dagster.resources.models import SpeechToTextResource
@@ -77,12 +81,9 @@ def utterances(
     """Find the speech of a recording and transcribe each stretch of it."""
     duration = recording.audio.size / audio.SAMPLE_RATE
     segments = vad.speech_segments(detector.probabilities(recording.audio), duration)
+    heard_all = transcribe_segments(model, recording.audio, segments, audio.SAMPLE_RATE)
     found = []
-    for seg_start, seg_end in segments:
-        clip = recording.audio[
-            round(seg_start * audio.SAMPLE_RATE) : round(seg_end * audio.SAMPLE_RATE)
-        ]
-        heard = model.transcribe(clip)
+    for (seg_start, seg_end), heard in zip(segments, heard_all):
         if not heard.words:
             continue
         start, end = recording.start + seg_start, recording.start + seg_end

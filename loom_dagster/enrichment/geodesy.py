@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -25,6 +27,16 @@ def haversine_m(
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Return the great-circle distance of two points in metres (scalar, fast in loops)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, a)))
+
+
 def path_length_m(lat: ArrayLike, lon: ArrayLike, min_step_m: float = 0.0) -> float:
     """Return the length of the polyline through the points, in metres.
 
@@ -41,10 +53,11 @@ def path_length_m(lat: ArrayLike, lon: ArrayLike, min_step_m: float = 0.0) -> fl
         return 0.0
     if min_step_m <= 0:
         return float(haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
+    lats, lons = lat.tolist(), lon.tolist()
     total, anchor = 0.0, 0
-    for k in range(1, lat.size):
-        step = float(haversine_m(lat[anchor], lon[anchor], lat[k], lon[k]))
-        if step >= min_step_m or k == lat.size - 1:
+    for k in range(1, len(lats)):
+        step = distance_m(lats[anchor], lons[anchor], lats[k], lons[k])
+        if step >= min_step_m or k == len(lats) - 1:
             total += step
             anchor = k
     return total

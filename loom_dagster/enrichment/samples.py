@@ -156,7 +156,18 @@ def _espeak(sentence: str, path: Path) -> NDArray[np.int16]:
         ["espeak-ng", "-s", "150", "-w", str(raw), sentence], check=True, timeout=30
     )
     subprocess.run(
-        ["sox", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path)],
+        [
+            "sox",
+            "-G",
+            str(raw),
+            "-r",
+            str(SAMPLE_RATE),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(path),
+        ],
         check=True,
         timeout=30,
     )

@@ -167,6 +167,63 @@ class Parakeet:
         return Transcription(str(hypothesis.text), words, "en")
 
 
+PACK_S = 28.0  # Whisper reads 30 s windows; leave room for the separators
+SEPARATOR_S = 0.4  # silence between packed utterances
+
+
+def transcribe_segments(
+    model: SpeechToText,
+    audio: NDArray[np.float32],
+    segments: list[tuple[float, float]],
+    sample_rate: int = 16_000,
+) -> list[Transcription]:
+    """Transcribe each ``(start_s, end_s)`` segment of ``audio``; times stay segment-relative.
+
+    Whisper pads every call to a 30 s window, so transcribing a 3 s utterance costs
+    as much as 30 s of audio. Utterances are therefore packed, separated by short
+    silences, into windows of up to ``PACK_S``, each transcribed once; every word goes
+    back to the utterance its middle falls in.
+    """
+    results: list[Transcription] = []
+    for pack in _packs(segments):
+        parts, offsets, cursor = [], [], 0.0
+        gap = np.zeros(round(SEPARATOR_S * sample_rate), dtype=np.float32)
+        for start, end in pack:
+            clip = audio[round(start * sample_rate) : round(end * sample_rate)]
+            offsets.append((cursor, cursor + clip.size / sample_rate))
+            parts += [clip, gap]
+            cursor += clip.size / sample_rate + SEPARATOR_S
+        heard = model.transcribe(np.concatenate(parts))
+        for lo, hi in offsets:
+            words = [
+                Word(
+                    w.word,
+                    max(0.0, w.start - lo),
+                    min(hi - lo, w.end - lo),
+                    w.probability,
+                )
+                for w in heard.words
+                if lo <= (w.start + w.end) / 2 < hi
+            ]
+            results.append(
+                Transcription(" ".join(w.word for w in words), words, heard.language)
+            )
+    return results
+
+
+def _packs(segments: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    packs: list[list[tuple[float, float]]] = []
+    length = 0.0
+    for start, end in segments:
+        size = end - start + SEPARATOR_S
+        if not packs or length + size > PACK_S:
+            packs.append([])
+            length = 0.0
+        packs[-1].append((start, end))
+        length += size
+    return packs
+
+
 def load(key: str, models_dir: Path, threads: int = 2) -> SpeechToText:
     """Load backend ``key`` (this takes seconds: callers keep the instance)."""
     if spec(key) is PARAKEET:

@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from loom_dagster.enrichment.geodesy import haversine_m, path_length_m
+from loom_dagster.enrichment.geodesy import distance_m, haversine_m, path_length_m
 
 ALGORITHM = "stay-points-v1"
 MAX_ACCURACY_M = 100.0
@@ -213,18 +213,19 @@ def detect_stays(
 ) -> list[tuple[int, int]]:
     """Return the stays of a cleaned track as inclusive ``(first, last)`` indices."""
     n = len(track)
+    lat, lon, time = track.lat.tolist(), track.lon.tolist(), track.time.tolist()
     stays: list[tuple[int, int]] = []
     i = 0
     while i < n:
-        j, sum_lat, sum_lon = i, track.lat[i], track.lon[i]
+        j, sum_lat, sum_lon = i, lat[i], lon[i]
         while j + 1 < n:
             c_lat, c_lon = sum_lat / (j - i + 1), sum_lon / (j - i + 1)
-            if haversine_m(c_lat, c_lon, track.lat[j + 1], track.lon[j + 1]) > radius_m:
+            if distance_m(c_lat, c_lon, lat[j + 1], lon[j + 1]) > radius_m:
                 break
             j += 1
-            sum_lat += track.lat[j]
-            sum_lon += track.lon[j]
-        if track.time[j] - track.time[i] >= min_duration_s:
+            sum_lat += lat[j]
+            sum_lon += lon[j]
+        if time[j] - time[i] >= min_duration_s:
             stays.append((i, j))
             i = j + 1
         else:
@@ -247,7 +248,7 @@ def _merge_close(
         if merged:
             a = _centroid(track, *merged[-1])
             b = _centroid(track, first, last)
-            if haversine_m(a[0], a[1], b[0], b[1]) <= radius_m:
+            if distance_m(a[0], a[1], b[0], b[1]) <= radius_m:
                 merged[-1] = (merged[-1][0], last)
                 continue
         merged.append((first, last))

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from loom_dagster.enrichment.geodesy import haversine_m
+from loom_dagster.enrichment.geodesy import distance_m
 from loom_dagster.enrichment.stays import STAY_RADIUS_M, Segment, Track
 
 MOVE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -107,7 +107,7 @@ def _stay_labels(
             (
                 key
                 for key in labels
-                if haversine_m(key[0], key[1], stay.centroid_lat, stay.centroid_lon)
+                if distance_m(key[0], key[1], stay.centroid_lat, stay.centroid_lon)
                 <= STAY_RADIUS_M
             ),
             (stay.centroid_lat, stay.centroid_lon),

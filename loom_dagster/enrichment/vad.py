@@ -1,9 +1,12 @@
 """Voice activity detection with Silero VAD: the ONNX model from PyPI's wheel.
 
-The ``silero-vad`` wheel carries ``silero_vad.onnx``; it is run here with
+The ``silero-vad`` wheel carries its models as ONNX files; they are run here with
 onnxruntime directly, so torch (which the wheel's own helpers import) is never
-needed. The model scores 32 ms windows of 16 kHz audio; :func:`speech_segments`
-turns the scores into speech segments with hysteresis.
+needed. Loom uses ``silero_vad_16k_sequence.onnx``: the same network as the
+streaming ``silero_vad.onnx``, exported to score a block of up to 512 windows in
+one call (bit-exact, per the wheel's ``sequence_vad`` module), which removes the
+per-window Python round trip. It scores 32 ms windows of 16 kHz audio;
+:func:`speech_segments` turns the scores into speech segments with hysteresis.
 """
 
 from __future__ import annotations
@@ -20,17 +23,18 @@ from loom_dagster.enrichment.audio import SAMPLE_RATE
 
 WINDOW = 512  # samples per score at 16 kHz (32 ms)
 CONTEXT = 64  # samples of the previous window the v5+ model expects in front
+BLOCK = 512  # windows per call of the sequence model (about 16 s)
 MODEL_NAME = "silero-vad"
 MODEL_VERSION = version("silero-vad")
 
 
-def model_path() -> Path:
-    """Return the ONNX file inside the installed ``silero-vad`` wheel."""
+def model_path(name: str = "silero_vad_16k_sequence.onnx") -> Path:
+    """Return an ONNX file inside the installed ``silero-vad`` wheel."""
     spec = importlib.util.find_spec("silero_vad")
     if spec is None or not spec.submodule_search_locations:
         msg = "silero-vad is not installed; run `uv sync` (it is a locked dependency)"
         raise RuntimeError(msg)
-    return Path(spec.submodule_search_locations[0]) / "data" / "silero_vad.onnx"
+    return Path(spec.submodule_search_locations[0]) / "data" / name
 
 
 @dataclass(frozen=True)
@@ -74,17 +78,24 @@ class SileroVad:
     def probabilities(self, audio: NDArray[np.float32]) -> NDArray[np.float32]:
         """Return the speech probability of each 32 ms window of 16 kHz audio."""
         n = -(-audio.size // WINDOW)
-        padded = np.zeros(n * WINDOW + CONTEXT, dtype=np.float32)
-        padded[CONTEXT : CONTEXT + audio.size] = audio
-        state = np.zeros((2, 1, 128), dtype=np.float32)
-        sr = np.array(SAMPLE_RATE, dtype=np.int64)
-        out = np.empty(n, dtype=np.float32)
-        run = self._session.run
-        for k in range(n):
-            frame = padded[k * WINDOW : (k + 1) * WINDOW + CONTEXT][None, :]
-            prob, state = run(None, {"input": frame, "state": state, "sr": sr})
-            out[k] = prob[0, 0]
-        return out
+        if n == 0:
+            return np.zeros(0, dtype=np.float32)
+        frames = np.zeros((n, WINDOW), dtype=np.float32)
+        frames.reshape(-1)[: audio.size] = audio
+        # Each window is preceded by the last CONTEXT samples of the one before.
+        context = np.zeros((n, CONTEXT), dtype=np.float32)
+        context[1:] = frames[:-1, -CONTEXT:]
+        windows = np.concatenate((context, frames), axis=1)
+        hidden = np.zeros((1, 1, 128), dtype=np.float32)
+        cell = np.zeros((1, 1, 128), dtype=np.float32)
+        out = []
+        for first in range(0, n, BLOCK):
+            probs, hidden, cell = self._session.run(
+                ["speech_probs", "hn", "cn"],
+                {"input": windows[first : first + BLOCK], "h": hidden, "c": cell},
+            )
+            out.append(probs.reshape(-1))
+        return np.concatenate(out).astype(np.float32, copy=False)
 
 
 def speech_segments(

@@ -172,3 +172,51 @@ def test_specs_carry_model_versions_and_gpu_needs():
     assert not speech.WHISPER.gpu
     assert not vision.EMBEDDED.gpu
     assert vision.MOONDREAM.model_version.startswith("2025-01-09+")
+
+
+class EchoModel:
+    """Hears one word in the middle of every stretch of sound."""
+
+    spec = speech.WHISPER
+
+    def __init__(self):
+        self.calls = 0
+
+    def transcribe(self, clip):
+        self.calls += 1
+        loud = np.abs(clip) > 0.1
+        words, k = [], 0
+        while k < clip.size:
+            if loud[k]:
+                end = k
+                while end < clip.size and loud[end]:
+                    end += 1
+                words.append(
+                    speech.Word(f"w{len(words)}", k / 16_000, end / 16_000, 0.9)
+                )
+                k = end
+            k += 1
+        return speech.Transcription(" ".join(w.word for w in words), words, "en")
+
+
+def test_utterances_are_packed_into_few_calls_and_words_go_back_to_their_own():
+    clip = np.zeros(16_000 * 120, dtype=np.float32)
+    segments = [(float(s), float(s) + 2.0) for s in range(0, 120, 4)]  # 30 utterances
+    for start, _ in segments:
+        clip[int((start + 0.5) * 16_000) : int((start + 1.5) * 16_000)] = 0.5
+    model = EchoModel()
+    heard = speech.transcribe_segments(model, clip, segments)
+    assert model.calls == 3  # 30 x (2 s + 0.4 s) in 28 s windows
+    assert len(heard) == 30
+    for h in heard:
+        (word,) = h.words
+        assert word.start == pytest.approx(0.5, abs=1e-3)
+        assert word.end == pytest.approx(1.5, abs=1e-3)
+
+
+def test_a_silent_segment_gets_no_words():
+    clip = np.zeros(16_000 * 4, dtype=np.float32)
+    clip[16_000:24_000] = 0.5
+    heard = speech.transcribe_segments(EchoModel(), clip, [(0.0, 0.9), (0.9, 2.0)])
+    assert [len(h.words) for h in heard] == [0, 1]
+    assert heard[0].text == ""
