@@ -4,7 +4,8 @@ Frames are independent, so an incremental run describes only the frames of the
 partition it has not processed (``enrichment_sources``) and a backfill describes
 them all; both leave the same rows. A paired capture is one frame. An image that
 cannot be decoded goes to the dead-letter topic with the reason (the raw row
-stays in its table) and is recorded as dead-lettered, so every frame ends up
+stays in its table) and is recorded as dead-lettered, and so is a frame the
+models fail on (a poison image must not block its partition forever), so every frame ends up
 captioned or dead-lettered, which a blocking check verifies.
 """
 
@@ -132,7 +133,11 @@ def describe_row(
             failed.append(DeadLetter(source, str(event_id), time, field, str(exc)))
     if not decoded:
         return None, failed
-    seen = describe_frame(describer, decoded)
+    try:
+        seen = describe_frame(describer, decoded)
+    except Exception as exc:  # noqa: BLE001 - one poison image must not block the day
+        reason = f"the models cannot describe it: {type(exc).__name__}: {exc}"
+        return None, [*failed, DeadLetter(source, str(event_id), time, "image", reason)]
     caption = Caption(
         time=time,
         device_id=partition.device_id,

@@ -3,9 +3,11 @@ undecodable images are dead-lettered."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from PIL import Image
 
 from loom_core import topics
 from loom_dagster.assets.captions import build_captions
@@ -98,3 +100,20 @@ def test_an_undecodable_image_is_dead_lettered_with_the_reason(
     assert "cannot decode image" in outcome[1]
     assert check_results(result)["every_frame_captioned_or_dead_lettered"]
     assert metadata(result)["dead_lettered"] == 1
+
+
+def test_an_image_the_models_fail_on_is_dead_lettered_not_retried_forever(
+    captions, db, instance, resources, device_id, tail
+):
+    strip = io.BytesIO()
+    Image.new("RGB", (30, 4000), "white").save(strip, format="PNG")  # 1:133
+    poison = land_screenshot(db, device_id, NOON, strip.getvalue())
+    dead = tail(topics.dead_letter_for(topics.IMAGE_CAPTIONS))
+
+    result = materialize(captions, instance, resources, device_id)
+
+    assert result.success
+    (letter,) = dead.messages(device_id)
+    assert letter["source_event_id"] == poison
+    assert letter["reason"].startswith("the models cannot describe it")
+    assert check_results(result)["every_frame_captioned_or_dead_lettered"]
