@@ -37,16 +37,16 @@ ID = "source_event_id"
 ALGORITHM = "describe-frames-v1"
 DEAD_LETTER = topics.dead_letter_for(topics.IMAGE_CAPTIONS)
 
-# Both raw tables as one stream of frames; with %(incremental)s only the frames not
-# yet in enrichment_sources. A named (server-side) cursor streams the images.
-READ_FRAMES = """
+# The frames of both raw tables; with %(incremental)s only those not yet in
+# enrichment_sources. Images are then read one frame at a time (a primary-key
+# lookup), so a day of frames never sits in memory and no snapshot is held while
+# the models run.
+LIST_FRAMES = """
 SELECT * FROM (
-    SELECT 'camera' AS source, event_id, time, camera, image, mate_camera, mate_image
-    FROM camera_frames
+    SELECT 'camera' AS source, event_id, time FROM camera_frames
     WHERE device_id = %(device)s AND time >= %(start)s AND time < %(end)s
     UNION ALL
-    SELECT 'screenshot', event_id, time, NULL, image, NULL, NULL
-    FROM screenshots
+    SELECT 'screenshot', event_id, time FROM screenshots
     WHERE device_id = %(device)s AND time >= %(start)s AND time < %(end)s
 ) f
 WHERE NOT (%(incremental)s AND EXISTS (
@@ -55,6 +55,12 @@ WHERE NOT (%(incremental)s AND EXISTS (
     AND s.source_event_id = f.event_id))
 ORDER BY time, event_id
 """
+READ_IMAGES = {
+    "camera": "SELECT camera, image, mate_camera, mate_image FROM camera_frames"
+    " WHERE time = %s AND device_id = %s AND event_id = %s",
+    "screenshot": "SELECT NULL, image, NULL, NULL FROM screenshots"
+    " WHERE time = %s AND device_id = %s AND event_id = %s",
+}
 
 CHECKS = {
     "every_frame_captioned_or_dead_lettered": (
@@ -194,18 +200,22 @@ def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
         dead: list[DeadLetter] = []
         outcomes: list[tuple[str, str, str | None]] = []
         started = clock.perf_counter()
-        with timescale.connect() as read, read.cursor(name="captions_frames") as frames:
-            frames.itersize = 8  # images are large: a few at a time
-            frames.execute(READ_FRAMES, params)
-            for row in frames:
+        with timescale.connect(autocommit=True) as read:
+            for source, event_id, time in read.execute(LIST_FRAMES, params).fetchall():
+                images = read.execute(
+                    READ_IMAGES[source], (time, partition.device_id, event_id)
+                ).fetchone()
+                if images is None:  # deleted since it was listed
+                    continue
+                row = (source, event_id, time, *images)
                 caption, failed = describe_row(partition, row, describer)
                 dead += failed
                 if caption is not None:
                     rows.append(caption)
-                    outcomes.append((str(row[1]), "done", None))
+                    outcomes.append((str(event_id), "done", None))
                 else:
                     reasons = "; ".join(f.reason for f in failed)
-                    outcomes.append((str(row[1]), "dead_letter", reasons))
+                    outcomes.append((str(event_id), "dead_letter", reasons))
         compute_s = clock.perf_counter() - started
         with timescale.connect() as conn, conn.transaction():
             store.lock(conn, ASSET, partition)

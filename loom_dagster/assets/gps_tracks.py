@@ -117,7 +117,7 @@ def gps_tracks(
 ) -> dg.MaterializeResult:
     """Segment the partition's fixes, store and republish the segments."""
     partition = partitioned.device_day(context)
-    with timescale.connect() as conn:
+    with timescale.connect(autocommit=True) as conn:
         fixes = conn.execute(
             READ_FIXES, (partition.device_id, partition.start, partition.end)
         ).fetchall()

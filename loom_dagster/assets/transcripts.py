@@ -11,6 +11,7 @@ import time as clock
 from datetime import UTC, datetime
 
 import dagster as dg
+import psycopg
 from psycopg import sql
 
 from loom_core import topics
@@ -67,7 +68,7 @@ CHECK_QUERIES = {
         AND NOT EXISTS (
             SELECT 1 FROM enrichment_sources s
             WHERE s.asset = 'transcripts' AND s.device_id = a.device_id
-            AND s.day = a.time::date AND s.source_event_id = a.event_id)
+            AND s.day = %(day)s AND s.source_event_id = a.event_id)
     """,
 }
 
@@ -121,6 +122,28 @@ def utterances(
     return found
 
 
+def _load(
+    conn: psycopg.Connection,
+    partition: store.DeviceDay,
+    group: list[audio.ChunkInfo],
+) -> audio.Recording | None:
+    """Read a recording's chunks and decode them (None if they vanished meanwhile)."""
+    found = {
+        event_id: (rate, pcm)
+        for event_id, rate, pcm in conn.execute(
+            READ_PCM,
+            (
+                partition.device_id,
+                partition.start,
+                partition.end,
+                [c.event_id for c in group],
+            ),
+        )
+    }
+    chunks = [audio.Chunk(c, *found[c.event_id]) for c in group if c.event_id in found]
+    return audio.join(chunks) if chunks else None
+
+
 def _scope(groups: list[list[audio.ChunkInfo]]) -> tuple[sql.Composable, list]:
     """Select the rows of the given recordings: same stream, inside their time range."""
     parts, params = [], []
@@ -165,7 +188,9 @@ def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
         speech: SpeechToTextResource,
     ) -> dg.MaterializeResult:
         partition = partitioned.device_day(context)
-        with timescale.connect() as conn:
+        # Autocommit: reads hold no snapshot while the models run for minutes; the
+        # write below is one explicit transaction.
+        with timescale.connect(autocommit=True) as conn:
             infos = [
                 audio.ChunkInfo(*row)
                 for row in conn.execute(
@@ -177,24 +202,15 @@ def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
                 done = store.processed_sources(conn, ASSET, partition)
                 groups = [g for g in groups if any(c.event_id not in done for c in g)]
             wanted = [c.event_id for g in groups for c in g]
-            pcm = {
-                event_id: (rate, data)
-                for event_id, rate, data in conn.execute(
-                    READ_PCM,
-                    (partition.device_id, partition.start, partition.end, wanted),
-                )
-            }
-            conn.commit()  # no transaction held open while the models run
             started = clock.perf_counter()
-            model = speech.model()
             rows: list[Utterance] = []
             audio_s = 0.0
-            for g in groups:
-                recording = audio.join(
-                    [audio.Chunk(c, *pcm[c.event_id]) for c in g if c.event_id in pcm]
-                )
+            for group in groups:  # one recording's audio in memory at a time
+                recording = _load(conn, partition, group)
+                if recording is None:
+                    continue
                 audio_s += recording.audio.size / audio.SAMPLE_RATE
-                rows += utterances(partition, recording, speech.vad(), model)
+                rows += utterances(partition, recording, speech.vad(), speech.model())
             compute_s = clock.perf_counter() - started
             with conn.transaction():
                 store.lock(conn, ASSET, partition)

@@ -160,6 +160,17 @@ def rows(db: psycopg.Connection, table: str, device: str, order: str) -> list[di
     return out
 
 
+def assert_contract(model: type, messages: list[dict[str, Any]]) -> None:
+    """Every upsert message is its row model plus ``schema_version`` and ``op``."""
+    for message in messages:
+        assert message["schema_version"] == 1
+        if message["op"] == "upsert":
+            fields = {
+                k: v for k, v in message.items() if k not in {"schema_version", "op"}
+            }
+            assert model.model_validate(fields).message() == message
+
+
 def utc(value: str) -> datetime:
     """Parse an ISO timestamp."""
     return datetime.fromisoformat(value)

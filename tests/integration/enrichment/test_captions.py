@@ -12,8 +12,10 @@ from PIL import Image
 from loom_core import topics
 from loom_dagster.assets.captions import build_captions
 from loom_dagster.enrichment import samples, vision
+from loom_dagster.enrichment.messages import Caption
 from tests.integration.enrichment.conftest import (
     DAY,
+    assert_contract,
     check_results,
     materialize,
     metadata,
@@ -67,6 +69,7 @@ def test_frames_get_text_tags_and_captions(
     assert all(check_results(result).values())
     assert metadata(result)["captioned"] == 3
     messages = kafka.messages(device_id)
+    assert_contract(Caption, messages)
     assert {m["source_event_id"] for m in messages} == {shot, cat, pair}
     assert next(m for m in messages if m["source_event_id"] == shot)["ocr_text"] == (
         "Quarterly report draft"

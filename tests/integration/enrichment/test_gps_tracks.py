@@ -12,8 +12,10 @@ import pytest
 from loom_core import topics
 from loom_dagster.assets.gps_tracks import gps_tracks
 from loom_dagster.enrichment import samples
+from loom_dagster.enrichment.messages import TrackSegment
 from tests.integration.enrichment.conftest import (
     DAY,
+    assert_contract,
     check_results,
     materialize,
     metadata,
@@ -84,6 +86,7 @@ def test_a_day_becomes_the_stays_and_moves_it_was_built_from(
     }
 
     messages = kafka.messages(device_id)
+    assert_contract(TrackSegment, messages)
     assert [m["segment_id"] for m in messages] == [str(r["segment_id"]) for r in stored]
     assert all(m["op"] == "upsert" and m["schema_version"] == 1 for m in messages)
     assert messages[0]["place_name"] == "Cambridge"

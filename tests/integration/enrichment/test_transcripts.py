@@ -10,8 +10,10 @@ import pytest
 from loom_core import topics
 from loom_dagster.assets.transcripts import build_transcripts
 from loom_dagster.enrichment import samples, speech
+from loom_dagster.enrichment.messages import Utterance
 from tests.integration.enrichment.conftest import (
     DAY,
+    assert_contract,
     check_results,
     materialize,
     metadata,
@@ -73,6 +75,7 @@ def test_speech_becomes_utterances_with_words_inside_the_speech(
     assert meta["chunks_processed"] == meta["chunks"] == -(-spoken.pcm.size // 16_000)
     assert meta["model_name"] == "whisper-tiny.en"
     messages = kafka.messages(device_id)
+    assert_contract(Utterance, messages)
     assert [m["utterance_id"] for m in messages] == [
         str(r["utterance_id"]) for r in stored
     ]
