@@ -28,7 +28,6 @@ from loom_dagster.enrichment.vision import (
     decode,
     describe_frame,
 )
-from loom_dagster.partitions import DAY_DEVICE
 from loom_dagster.resources import KafkaResource, TimescaleResource
 from loom_dagster.resources.models import VisionResource
 
@@ -91,6 +90,7 @@ CHECK_QUERIES = {
              OR EXISTS (SELECT 1 FROM unnest(tag_scores) s WHERE s < 0 OR s > 1))
     """,
 }
+TABLE = partitioned.EnrichedTable(ASSET, ID, CHECK_QUERIES, topics.IMAGE_CAPTIONS)
 
 
 @dataclass(frozen=True)
@@ -163,15 +163,11 @@ def describe_row(
 def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
     """Return the ``captions`` asset for the vision backend ``spec``."""
 
-    @dg.asset(
-        name=ASSET,
-        partitions_def=DAY_DEVICE,
-        deps=[dg.AssetKey("camera_frames"), dg.AssetKey("screenshots")],
-        group_name=partitioned.GROUP,
-        kinds={"python", "postgres", "kafka"},
+    @partitioned.enrichment_asset(
+        TABLE,
+        deps=["camera_frames", "screenshots"],
+        checks=CHECKS,
         code_version=partitioned.code_version(ALGORITHM, spec),
-        freshness_policy=partitioned.FRESHNESS,
-        check_specs=partitioned.check_specs(ASSET, CHECKS),
         op_tags=partitioned.k8s_op_tags("2000m", "4096Mi", gpu=spec.gpu),
         metadata={"model_name": spec.model_name, "model_version": spec.model_version},
         description=(
@@ -216,44 +212,27 @@ def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
                 else:
                     reasons = "; ".join(f.reason for f in failed)
                     outcomes.append((str(event_id), "dead_letter", reasons))
-        compute_s = clock.perf_counter() - started
-        with timescale.connect() as conn, conn.transaction():
-            store.lock(conn, ASSET, partition)
-            scope = (
-                sql.SQL("source_event_id = ANY(%s::uuid[])")
-                if config.incremental
-                else None
-            )
-            vanished = store.replace_rows(
-                conn,
-                ASSET,
-                partition,
-                id_column=ID,
-                rows=[r.model_dump() for r in rows],
-                scope=scope,
-                scope_params=(
-                    [[event_id for event_id, _, _ in outcomes]] if scope else []
+            compute_s = clock.perf_counter() - started
+            incremental = config.incremental
+            written = partitioned.commit_and_publish(
+                context,
+                read,
+                kafka,
+                TABLE,
+                partition=partition,
+                rows=rows,
+                scope=(
+                    sql.SQL("source_event_id = ANY(%s::uuid[])")
+                    if incremental
+                    else None
                 ),
+                scope_params=[[e for e, _, _ in outcomes]] if incremental else [],
+                sources=outcomes,
+                incremental=incremental,
             )
-            store.record_sources(
-                conn, ASSET, partition, outcomes, replace_all=not config.incremental
-            )
-            checks = partitioned.run_checks(conn, CHECK_QUERIES, partition)
-            version = partitioned.data_version(conn, ASSET, ID, partition)
-        if dead:
-            republish(
-                kafka.producer(), str(DEAD_LETTER), [d.message(partition) for d in dead]
-            )
-        published = partitioned.publish_if_checks_passed(
-            context,
-            kafka,
-            str(topics.IMAGE_CAPTIONS),
-            partition=partition,
-            rows=rows,
-            vanished=vanished,
-            id_field=ID,
-            checks=checks,
-        )
+        if dead:  # after the commit, like every republished message
+            messages = [d.message(partition) for d in dead]
+            republish(kafka.producer(), str(DEAD_LETTER), messages)
         return dg.MaterializeResult(
             metadata={
                 "mode": "incremental" if config.incremental else "full",
@@ -266,11 +245,11 @@ def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
                 ),
                 "model_name": spec.model_name,
                 "model_version": spec.model_version,
-                "republished": published,
-                "deleted_captions": len(vanished),
+                "republished": written.published,
+                "deleted_captions": len(written.vanished),
             },
-            check_results=checks,
-            data_version=version,
+            check_results=written.checks,
+            data_version=written.data_version,
         )
 
     return captions

@@ -15,7 +15,6 @@ from loom_dagster.enrichment import geocoding, stays, store
 from loom_dagster.enrichment.ids import stable_id
 from loom_dagster.enrichment.messages import TrackSegment
 from loom_dagster.enrichment.track_map import draw_track_map
-from loom_dagster.partitions import DAY_DEVICE
 from loom_dagster.resources import KafkaResource, TimescaleResource
 
 ASSET = "gps_tracks"
@@ -50,6 +49,7 @@ CHECK_QUERIES = {
         ) s WHERE overlapping
     """,
 }
+TABLE = partitioned.EnrichedTable(ASSET, ID, CHECK_QUERIES, topics.GPS_TRACK_SEGMENTS)
 
 
 def _utc(epoch_s: float) -> datetime:
@@ -94,15 +94,11 @@ def segment_rows(
     return segments, rows
 
 
-@dg.asset(
-    name=ASSET,
-    partitions_def=DAY_DEVICE,
-    deps=[dg.AssetKey("gps_data")],
-    group_name=partitioned.GROUP,
-    kinds={"python", "postgres", "kafka"},
+@partitioned.enrichment_asset(
+    TABLE,
+    deps=["gps_data"],
+    checks=CHECKS,
     code_version=partitioned.code_version(f"{stays.ALGORITHM}|{geocoding.GEOCODER}"),
-    freshness_policy=partitioned.FRESHNESS,
-    check_specs=partitioned.check_specs(ASSET, CHECKS),
     op_tags=partitioned.k8s_op_tags("500m", "1024Mi"),
     description=(
         "Stays and moves of each device-day (stay-point detection; jitter and "
@@ -124,27 +120,9 @@ def gps_tracks(
         raw = stays.Track.from_rows(fixes)
         track, rejected = stays.clean(raw)
         segments, rows = segment_rows(partition, track)
-        with conn.transaction():
-            store.lock(conn, ASSET, partition)
-            vanished = store.replace_rows(
-                conn,
-                ASSET,
-                partition,
-                id_column=ID,
-                rows=[r.model_dump() for r in rows],
-            )
-            checks = partitioned.run_checks(conn, CHECK_QUERIES, partition)
-            version = partitioned.data_version(conn, ASSET, ID, partition)
-    published = partitioned.publish_if_checks_passed(
-        context,
-        kafka,
-        str(topics.GPS_TRACK_SEGMENTS),
-        partition=partition,
-        rows=rows,
-        vanished=vanished,
-        id_field=ID,
-        checks=checks,
-    )
+        written = partitioned.commit_and_publish(
+            context, conn, kafka, TABLE, partition=partition, rows=rows
+        )
     png = draw_track_map(
         track, segments, [r.place_name for r in rows], f"{partition} (UTC)"
     )
@@ -162,12 +140,12 @@ def gps_tracks(
             "places": ", ".join(dict.fromkeys(r.place_name or "?" for r in stays_)),
             "algorithm": stays.ALGORITHM,
             "geocoder": geocoding.GEOCODER,
-            "republished": published,
-            "deleted_segments": len(vanished),
+            "republished": written.published,
+            "deleted_segments": len(written.vanished),
             "map": dg.MetadataValue.md(
                 f"![track map](data:image/png;base64,{base64.b64encode(png).decode()})"
             ),
         },
-        check_results=checks,
-        data_version=version,
+        check_results=written.checks,
+        data_version=written.data_version,
     )

@@ -14,7 +14,8 @@ The life of a partition run, the same for ``gps_tracks``, ``transcripts`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,10 +24,13 @@ import psycopg
 from psycopg import sql
 from pydantic import Field
 
+from loom_core import topics
+from loom_dagster.enrichment import store
 from loom_dagster.enrichment.messages import EnrichedRow, deletion
 from loom_dagster.enrichment.republish import republish
 from loom_dagster.enrichment.speech import BackendSpec
 from loom_dagster.enrichment.store import DeviceDay
+from loom_dagster.partitions import DAY_DEVICE
 from loom_dagster.resources import KafkaResource
 
 GROUP = "enrichment"
@@ -93,7 +97,38 @@ def k8s_op_tags(cpu: str, memory: str, *, gpu: bool = False) -> dict[str, Any]:
     }
 
 
-def check_specs(asset: str, descriptions: dict[str, str]) -> list[dg.AssetCheckSpec]:
+def enrichment_asset(
+    table: EnrichedTable,
+    *,
+    deps: Sequence[str],
+    checks: Mapping[str, str],
+    code_version: str,
+    op_tags: Mapping[str, Any],
+    description: str,
+    metadata: Mapping[str, Any] | None = None,
+) -> Any:
+    """Return the ``@dg.asset`` decorator every enrichment asset shares.
+
+    Partitioned by UTC day x device, in the ``enrichment`` group, depending on its
+    landing tables by key, watched by the freshness policy and by ``checks``
+    (check name -> description), all blocking.
+    """
+    return dg.asset(
+        name=table.name,
+        partitions_def=DAY_DEVICE,
+        deps=[dg.AssetKey(dep) for dep in deps],
+        group_name=GROUP,
+        kinds={"python", "postgres", "kafka"},
+        code_version=code_version,
+        freshness_policy=FRESHNESS,
+        check_specs=check_specs(table.name, checks),
+        op_tags=dict(op_tags),
+        metadata=metadata,
+        description=description,
+    )
+
+
+def check_specs(asset: str, descriptions: Mapping[str, str]) -> list[dg.AssetCheckSpec]:
     """Return the blocking check specs of ``asset``."""
     return [
         dg.AssetCheckSpec(name, asset=asset, description=text, blocking=True)
@@ -102,7 +137,7 @@ def check_specs(asset: str, descriptions: dict[str, str]) -> list[dg.AssetCheckS
 
 
 def run_checks(
-    conn: psycopg.Connection, queries: dict[str, str], partition: DeviceDay
+    conn: psycopg.Connection, queries: Mapping[str, str], partition: DeviceDay
 ) -> list[dg.AssetCheckResult]:
     """Run each check's query; a check passes when its query counts no violations.
 
@@ -142,6 +177,84 @@ def data_version(
     ).format(id=sql.Identifier(id_column), table=sql.Identifier(table))
     row = conn.execute(query, (partition.device_id, partition.day)).fetchone()
     return dg.DataVersion(str(row[0])[:16] if row else "")
+
+
+@dataclass(frozen=True)
+class EnrichedTable:
+    """What a partition run writes: the table, its row id, its checks, its topic."""
+
+    name: str
+    id_column: str
+    check_queries: Mapping[str, str]
+    topic: topics.Topic
+
+
+@dataclass(frozen=True)
+class Written:
+    """The outcome of :func:`commit_and_publish`."""
+
+    checks: list[dg.AssetCheckResult]
+    data_version: dg.DataVersion
+    vanished: set[str]
+    published: int
+
+
+def commit_and_publish(
+    context: dg.AssetExecutionContext,
+    conn: psycopg.Connection,
+    kafka: KafkaResource,
+    table: EnrichedTable,
+    *,
+    partition: DeviceDay,
+    rows: Sequence[EnrichedRow],
+    scope: sql.Composable | None = None,
+    scope_params: Sequence[Any] = (),
+    sources: Iterable[tuple[str, str, str | None]] | None = None,
+    incremental: bool = False,
+) -> Written:
+    """Write the rows in one transaction, then republish them (steps 3 and 4).
+
+    Parameters
+    ----------
+    context, conn, kafka
+        The run's context, an autocommit connection and the Kafka resource.
+    table, partition, rows
+        Where the rows go.
+    scope, scope_params
+        Limit what is replaced (an incremental run); ``None`` replaces the partition.
+    sources
+        ``(raw event id, outcome, detail)`` consumed, for ``enrichment_sources``.
+    incremental
+        Add to the partition's ``enrichment_sources`` instead of replacing them.
+    """
+    with conn.transaction():
+        store.lock(conn, table.name, partition)
+        vanished = store.replace_rows(
+            conn,
+            table.name,
+            partition,
+            id_column=table.id_column,
+            rows=[r.model_dump() for r in rows],
+            scope=scope,
+            scope_params=scope_params,
+        )
+        if sources is not None:
+            store.record_sources(
+                conn, table.name, partition, sources, replace_all=not incremental
+            )
+        checks = run_checks(conn, table.check_queries, partition)
+        version = data_version(conn, table.name, table.id_column, partition)
+    published = publish_if_checks_passed(
+        context,
+        kafka,
+        str(table.topic),
+        partition=partition,
+        rows=rows,
+        vanished=vanished,
+        id_field=table.id_column,
+        checks=checks,
+    )
+    return Written(checks, version, vanished, published)
 
 
 def publish_if_checks_passed(

@@ -24,7 +24,6 @@ from loom_dagster.enrichment.speech import (
     SpeechToText,
     transcribe_segments,
 )
-from loom_dagster.partitions import DAY_DEVICE
 from loom_dagster.resources import KafkaResource, TimescaleResource
 from loom_dagster.resources.models import SpeechToTextResource
 
@@ -71,6 +70,7 @@ CHECK_QUERIES = {
             AND s.day = %(day)s AND s.source_event_id = a.event_id)
     """,
 }
+TABLE = partitioned.EnrichedTable(ASSET, ID, CHECK_QUERIES, topics.TRANSCRIBED_WORDS)
 
 
 def utterances(
@@ -146,6 +146,8 @@ def _load(
 
 def _scope(groups: list[list[audio.ChunkInfo]]) -> tuple[sql.Composable, list]:
     """Select the rows of the given recordings: same stream, inside their time range."""
+    if not groups:
+        return sql.SQL("false"), []
     parts, params = [], []
     for g in groups:
         parts.append(
@@ -163,15 +165,11 @@ def _scope(groups: list[list[audio.ChunkInfo]]) -> tuple[sql.Composable, list]:
 def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
     """Return the ``transcripts`` asset for the speech backend ``spec``."""
 
-    @dg.asset(
-        name=ASSET,
-        partitions_def=DAY_DEVICE,
-        deps=[dg.AssetKey("audio_chunks")],
-        group_name=partitioned.GROUP,
-        kinds={"python", "postgres", "kafka"},
+    @partitioned.enrichment_asset(
+        TABLE,
+        deps=["audio_chunks"],
+        checks=CHECKS,
         code_version=partitioned.code_version(ALGORITHM, spec),
-        freshness_policy=partitioned.FRESHNESS,
-        check_specs=partitioned.check_specs(ASSET, CHECKS),
         op_tags=partitioned.k8s_op_tags("2000m", "4096Mi", gpu=spec.gpu),
         metadata={"model_name": spec.model_name, "model_version": spec.model_version},
         description=(
@@ -212,40 +210,19 @@ def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
                 audio_s += recording.audio.size / audio.SAMPLE_RATE
                 rows += utterances(partition, recording, speech.vad(), speech.model())
             compute_s = clock.perf_counter() - started
-            with conn.transaction():
-                store.lock(conn, ASSET, partition)
-                scope, params = (None, []) if not config.incremental else _scope(groups)
-                if scope is not None and not groups:
-                    vanished: set[str] = set()
-                else:
-                    vanished = store.replace_rows(
-                        conn,
-                        ASSET,
-                        partition,
-                        id_column=ID,
-                        rows=[r.model_dump() for r in rows],
-                        scope=scope,
-                        scope_params=params,
-                    )
-                store.record_sources(
-                    conn,
-                    ASSET,
-                    partition,
-                    [(event_id, "done", None) for event_id in wanted],
-                    replace_all=not config.incremental,
-                )
-                checks = partitioned.run_checks(conn, CHECK_QUERIES, partition)
-                version = partitioned.data_version(conn, ASSET, ID, partition)
-        published = partitioned.publish_if_checks_passed(
-            context,
-            kafka,
-            str(topics.TRANSCRIBED_WORDS),
-            partition=partition,
-            rows=rows,
-            vanished=vanished,
-            id_field=ID,
-            checks=checks,
-        )
+            scope, params = _scope(groups) if config.incremental else (None, [])
+            written = partitioned.commit_and_publish(
+                context,
+                conn,
+                kafka,
+                TABLE,
+                partition=partition,
+                rows=rows,
+                scope=scope,
+                scope_params=params,
+                sources=[(event_id, "done", None) for event_id in wanted],
+                incremental=config.incremental,
+            )
         return dg.MaterializeResult(
             metadata={
                 "mode": "incremental" if config.incremental else "full",
@@ -259,11 +236,11 @@ def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
                 "model_name": spec.model_name,
                 "model_version": spec.model_version,
                 "vad": f"{vad.MODEL_NAME} {vad.MODEL_VERSION}",
-                "republished": published,
-                "deleted_utterances": len(vanished),
+                "republished": written.published,
+                "deleted_utterances": len(written.vanished),
             },
-            check_results=checks,
-            data_version=version,
+            check_results=written.checks,
+            data_version=written.data_version,
         )
 
     return transcripts
