@@ -63,7 +63,8 @@ READ_IMAGES = {
 
 CHECKS = {
     "every_frame_captioned_or_dead_lettered": (
-        "Every camera frame and screenshot has a caption row or a dead-letter record."
+        "Every camera frame and screenshot landed before the run has a caption row "
+        "or a dead-letter record."
     ),
     "tags_have_scores": "Each tag has one score, between 0 and 1.",
 }
@@ -72,9 +73,11 @@ CHECK_QUERIES = {
         SELECT count(*) FROM (
             SELECT event_id, time FROM camera_frames
             WHERE device_id = %(device)s AND time >= %(start)s AND time < %(end)s
+            AND landed_at < %(as_of)s
             UNION ALL
             SELECT event_id, time FROM screenshots
             WHERE device_id = %(device)s AND time >= %(start)s AND time < %(end)s
+            AND landed_at < %(as_of)s
         ) f
         WHERE NOT EXISTS (
             SELECT 1 FROM captions c WHERE c.device_id = %(device)s
@@ -197,6 +200,7 @@ def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
         outcomes: list[tuple[str, str, str | None]] = []
         started = clock.perf_counter()
         with timescale.connect(autocommit=True) as read:
+            as_of = partitioned.listed_at(read)
             for source, event_id, time in read.execute(LIST_FRAMES, params).fetchall():
                 images = read.execute(
                     READ_IMAGES[source], (time, partition.device_id, event_id)
@@ -227,10 +231,11 @@ def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
                     else None
                 ),
                 scope_params=[[e for e, _, _ in outcomes]] if incremental else [],
+                as_of=as_of,
                 sources=outcomes,
                 incremental=incremental,
             )
-        if dead:  # after the commit, like every republished message
+        if dead and written.committed:  # after the commit, like every message
             messages = [d.message(partition) for d in dead]
             republish(kafka.producer(), str(DEAD_LETTER), messages)
         return dg.MaterializeResult(
@@ -245,7 +250,7 @@ def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
                 ),
                 "model_name": spec.model_name,
                 "model_version": spec.model_version,
-                "republished": written.published,
+                **written.metadata(),
                 "deleted_captions": len(written.vanished),
             },
             check_results=written.checks,

@@ -114,6 +114,7 @@ def gps_tracks(
     """Segment the partition's fixes, store and republish the segments."""
     partition = partitioned.device_day(context)
     with timescale.connect(autocommit=True) as conn:
+        as_of = partitioned.listed_at(conn)
         fixes = conn.execute(
             READ_FIXES, (partition.device_id, partition.start, partition.end)
         ).fetchall()
@@ -121,7 +122,7 @@ def gps_tracks(
         track, rejected = stays.clean(raw)
         segments, rows = segment_rows(partition, track)
         written = partitioned.commit_and_publish(
-            context, conn, kafka, TABLE, partition=partition, rows=rows
+            context, conn, kafka, TABLE, partition=partition, rows=rows, as_of=as_of
         )
     png = draw_track_map(
         track, segments, [r.place_name for r in rows], f"{partition} (UTC)"
@@ -140,7 +141,7 @@ def gps_tracks(
             "places": ", ".join(dict.fromkeys(r.place_name or "?" for r in stays_)),
             "algorithm": stays.ALGORITHM,
             "geocoder": geocoding.GEOCODER,
-            "republished": written.published,
+            **written.metadata(),
             "deleted_segments": len(written.vanished),
             "map": dg.MetadataValue.md(
                 f"![track map](data:image/png;base64,{base64.b64encode(png).decode()})"

@@ -6,17 +6,23 @@ The life of a partition run, the same for ``gps_tracks``, ``transcripts`` and
 1. read the raw rows of the (UTC day, device) from TimescaleDB;
 2. compute outside any transaction (models take seconds);
 3. in one transaction: take the partition's advisory lock, delete-and-insert the
-   rows, evaluate the blocking checks on what is now stored, commit;
-4. only if every check passed, republish the new rows (and deletions) to Kafka,
-   keyed by device with stable ids; a failed check keeps bad rows off the topic
-   and, being blocking, stops anything downstream in Dagster.
+   rows, evaluate the blocking checks on what is now stored; commit only if every
+   check passed, else roll back, so the table and the topic keep the partition's
+   previous state (and a later run redoes the work: nothing is marked processed);
+4. after the commit, republish the new rows (and deletions) to Kafka, keyed by
+   device with stable ids. A failed check fails the run (the checks are blocking),
+   so nothing downstream in Dagster runs either.
+
+Checks judge the raw rows that had landed a minute before the run listed its
+input (``as_of``), so rows landing while a run computes are left to the next run
+instead of failing this one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -136,18 +142,32 @@ def check_specs(asset: str, descriptions: Mapping[str, str]) -> list[dg.AssetChe
     ]
 
 
+LANDING_MARGIN = timedelta(minutes=1)  # longer than a landing transaction lasts
+
+
+def listed_at(conn: psycopg.Connection) -> datetime:
+    """Return the database's clock, taken when a run lists its input."""
+    row = conn.execute("SELECT now()").fetchone()
+    return row[0] if row else datetime.now(UTC)
+
+
 def run_checks(
-    conn: psycopg.Connection, queries: Mapping[str, str], partition: DeviceDay
+    conn: psycopg.Connection,
+    queries: Mapping[str, str],
+    partition: DeviceDay,
+    as_of: datetime,
 ) -> list[dg.AssetCheckResult]:
     """Run each check's query; a check passes when its query counts no violations.
 
-    Queries take the named parameters ``device``, ``day``, ``start`` and ``end``.
+    Queries take the named parameters ``device``, ``day``, ``start``, ``end`` and
+    ``as_of`` (raw rows landed after it are the next run's business).
     """
     params = {
         "device": partition.device_id,
         "day": partition.day,
         "start": partition.start,
         "end": partition.end,
+        "as_of": as_of - LANDING_MARGIN,
     }
     results = []
     for name, query in queries.items():
@@ -191,12 +211,21 @@ class EnrichedTable:
 
 @dataclass(frozen=True)
 class Written:
-    """The outcome of :func:`commit_and_publish`."""
+    """The outcome of :func:`commit_and_publish` (nothing committed if a check failed)."""
 
     checks: list[dg.AssetCheckResult]
-    data_version: dg.DataVersion
+    data_version: dg.DataVersion | None
     vanished: set[str]
     published: int
+
+    @property
+    def committed(self) -> bool:
+        """Whether the rows were committed (every check passed)."""
+        return all(c.passed for c in self.checks)
+
+    def metadata(self) -> dict[str, Any]:
+        """Materialisation metadata about the write."""
+        return {"committed": self.committed, "republished": self.published}
 
 
 def commit_and_publish(
@@ -209,6 +238,7 @@ def commit_and_publish(
     rows: Sequence[EnrichedRow],
     scope: sql.Composable | None = None,
     scope_params: Sequence[Any] = (),
+    as_of: datetime,
     sources: Iterable[tuple[str, str, str | None]] | None = None,
     incremental: bool = False,
 ) -> Written:
@@ -224,6 +254,8 @@ def commit_and_publish(
         Limit what is replaced (an incremental run); ``None`` replaces the partition.
     sources
         ``(raw event id, outcome, detail)`` consumed, for ``enrichment_sources``.
+    as_of
+        When the run listed its input (:func:`listed_at`), for the checks.
     incremental
         Add to the partition's ``enrichment_sources`` instead of replacing them.
     """
@@ -242,54 +274,36 @@ def commit_and_publish(
             store.record_sources(
                 conn, table.name, partition, sources, replace_all=not incremental
             )
-        checks = run_checks(conn, table.check_queries, partition)
+        checks = run_checks(conn, table.check_queries, partition, as_of)
         version = data_version(conn, table.name, table.id_column, partition)
-    published = publish_if_checks_passed(
-        context,
-        kafka,
-        str(table.topic),
-        partition=partition,
-        rows=rows,
-        vanished=vanished,
-        id_field=table.id_column,
-        checks=checks,
-    )
+        failed = [str(c.check_name) for c in checks if not c.passed]
+        if failed:
+            context.log.error(
+                "%s: checks %s failed; the write is rolled back and nothing is "
+                "republished to %s",
+                partition,
+                ", ".join(failed),
+                table.topic,
+            )
+            raise psycopg.Rollback
+    if failed:
+        return Written(checks, None, set(), 0)
+    published = republish_rows(kafka, table, partition, rows, vanished)
     return Written(checks, version, vanished, published)
 
 
-def publish_if_checks_passed(
-    context: dg.AssetExecutionContext,
+def republish_rows(
     kafka: KafkaResource,
-    topic: str,
-    *,
+    table: EnrichedTable,
     partition: DeviceDay,
     rows: Sequence[EnrichedRow],
     vanished: Iterable[str],
-    id_field: str,
-    checks: Sequence[dg.AssetCheckResult],
 ) -> int:
-    """Republish committed rows and deletions, unless a check failed.
-
-    Returns
-    -------
-    int
-        The number of messages acknowledged (0 when held back).
-    """
-    failed = [c.check_name for c in checks if not c.passed]
-    if failed:
-        context.log.error(
-            "%s: checks %s failed; the rows are stored for inspection but not "
-            "republished to %s",
-            partition,
-            ", ".join(map(str, failed)),
-            topic,
-        )
-        return 0
+    """Republish committed rows and the deletions of vanished ids; return the count."""
     messages = [row.message() for row in rows] + [
-        deletion(row_id, id_field, partition.device_id, partition.day)
+        deletion(row_id, table.id_column, partition.device_id, partition.day)
         for row_id in sorted(vanished)
     ]
     if not messages:
         return 0
-    producer = kafka.producer()
-    return republish(producer, topic, messages)
+    return republish(kafka.producer(), str(table.topic), messages)

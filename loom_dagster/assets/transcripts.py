@@ -47,7 +47,9 @@ WHERE device_id = %s AND time >= %s AND time < %s AND event_id = ANY(%s::uuid[])
 CHECKS = {
     "words_inside_utterance": "Every word starts and ends inside its utterance.",
     "utterances_well_formed": "Utterances end after they start, with text and words.",
-    "every_chunk_processed": "Every audio chunk of the partition went through VAD.",
+    "every_chunk_processed": (
+        "Every audio chunk landed before the run went through the VAD."
+    ),
 }
 CHECK_QUERIES = {
     "words_inside_utterance": f"""
@@ -64,6 +66,7 @@ CHECK_QUERIES = {
     "every_chunk_processed": """
         SELECT count(*) FROM audio_chunks a
         WHERE a.device_id = %(device)s AND a.time >= %(start)s AND a.time < %(end)s
+        AND a.landed_at < %(as_of)s
         AND NOT EXISTS (
             SELECT 1 FROM enrichment_sources s
             WHERE s.asset = 'transcripts' AND s.device_id = a.device_id
@@ -189,6 +192,7 @@ def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
         # Autocommit: reads hold no snapshot while the models run for minutes; the
         # write below is one explicit transaction.
         with timescale.connect(autocommit=True) as conn:
+            as_of = partitioned.listed_at(conn)
             infos = [
                 audio.ChunkInfo(*row)
                 for row in conn.execute(
@@ -220,6 +224,7 @@ def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
                 rows=rows,
                 scope=scope,
                 scope_params=params,
+                as_of=as_of,
                 sources=[(event_id, "done", None) for event_id in wanted],
                 incremental=config.incremental,
             )
@@ -236,7 +241,7 @@ def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
                 "model_name": spec.model_name,
                 "model_version": spec.model_version,
                 "vad": f"{vad.MODEL_NAME} {vad.MODEL_VERSION}",
-                "republished": written.published,
+                **written.metadata(),
                 "deleted_utterances": len(written.vanished),
             },
             check_results=written.checks,

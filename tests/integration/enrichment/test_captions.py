@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from loom_core import topics
-from loom_dagster.assets.captions import build_captions
-from loom_dagster.enrichment import samples, vision
+from loom_dagster.assets import partitioned
+from loom_dagster.assets.captions import CHECK_QUERIES, build_captions
+from loom_dagster.enrichment import samples, store, vision
 from loom_dagster.enrichment.messages import Caption
 from tests.integration.enrichment.conftest import (
     DAY,
@@ -120,3 +121,21 @@ def test_an_image_the_models_fail_on_is_dead_lettered_not_retried_forever(
     assert letter["source_event_id"] == poison
     assert letter["reason"].startswith("the models cannot describe it")
     assert check_results(result)["every_frame_captioned_or_dead_lettered"]
+
+
+def test_the_frame_check_leaves_frames_landing_during_a_run_to_the_next_run(
+    db, device_id
+):
+    land_screenshot(db, device_id, NOON, samples.text_image("late"))
+    partition = store.DeviceDay(device_id, DAY)
+    now = partitioned.listed_at(db)
+    check = {"every": CHECK_QUERIES["every_frame_captioned_or_dead_lettered"]}
+
+    (during,) = partitioned.run_checks(db, check, partition, as_of=now)
+    (later,) = partitioned.run_checks(
+        db, check, partition, as_of=now + timedelta(minutes=2)
+    )
+
+    assert during.passed  # landed while the run computed: the next run's business
+    assert not later.passed  # landed before the run listed its input: a violation
+    assert later.metadata["violations"].value == 1

@@ -140,7 +140,7 @@ def test_a_day_without_fixes_has_no_segments(db, instance, resources, device_id)
     assert metadata(result)["segments"] == 0
 
 
-def test_an_implausible_day_fails_a_blocking_check_and_is_not_republished(
+def test_an_implausible_day_fails_a_blocking_check_and_changes_nothing(
     db, instance, resources, device_id, tail
 ):
     noon = datetime(2024, 5, 6, 12, tzinfo=UTC)
@@ -157,5 +157,6 @@ def test_an_implausible_day_fails_a_blocking_check_and_is_not_republished(
 
     assert check_results(result)["speeds_plausible"] is False
     assert not result.success  # blocking: the run fails, downstream does not run
-    assert len(rows(db, "gps_tracks", device_id, "time")) == 1  # kept for inspection
+    assert metadata(result)["committed"] is False
+    assert rows(db, "gps_tracks", device_id, "time") == []  # rolled back
     assert kafka.messages(device_id) == []
