@@ -1,7 +1,8 @@
 """The Dagster code location: every domain's definitions and the shared resources.
 
 Each domain exposes one ``dg.Definitions``; this module merges them and binds the
-servers from ``LOOM_*`` variables.
+servers from ``LOOM_*`` variables. Dagster allows one ``Definitions`` object at
+module scope: ``defs``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import dagster as dg
 from loom_dagster.assets import enrichment_defs
 from loom_dagster.resources import KafkaResource, TimescaleResource
 
-shared = dg.Definitions(
-    resources={
-        "timescale": TimescaleResource(database_url=dg.EnvVar("LOOM_DATABASE_URL")),
-        "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("LOOM_KAFKA_BOOTSTRAP")),
-    }
+defs = dg.Definitions.merge(
+    dg.Definitions(
+        resources={
+            "timescale": TimescaleResource(database_url=dg.EnvVar("LOOM_DATABASE_URL")),
+            "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("LOOM_KAFKA_BOOTSTRAP")),
+        }
+    ),
+    enrichment_defs.defs,
 )
-
-defs = dg.Definitions.merge(shared, enrichment_defs.defs)

@@ -38,6 +38,13 @@ def test_the_code_location_loads_with_every_enrichment_asset(graph):
         assert node.group_name == "enrichment"
 
 
+def test_the_code_location_has_one_definitions_object_as_dagster_requires():
+    import loom_dagster.definitions as location  # noqa: PLC0415
+
+    found = [v for v in vars(location).values() if isinstance(v, dg.Definitions)]
+    assert found == [location.defs]
+
+
 def test_every_check_is_blocking(graph):
     checks = {
         (key.asset_key.to_user_string(), key.name): graph.get_check_spec(key)
