@@ -20,7 +20,6 @@ from loom_core import topics
 from loom_dagster.assets import partitioned
 from loom_dagster.enrichment import store
 from loom_dagster.enrichment.messages import SCHEMA_VERSION, Caption
-from loom_dagster.enrichment.republish import republish
 from loom_dagster.enrichment.speech import BackendSpec
 from loom_dagster.enrichment.vision import (
     Describer,
@@ -237,7 +236,7 @@ def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
             )
         if dead and written.committed:  # after the commit, like every message
             messages = [d.message(partition) for d in dead]
-            republish(kafka.producer(), str(DEAD_LETTER), messages)
+            partitioned.republish_or_fail(kafka, str(DEAD_LETTER), messages)
         return dg.MaterializeResult(
             metadata={
                 "mode": "incremental" if config.incremental else "full",

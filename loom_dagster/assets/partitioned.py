@@ -33,7 +33,7 @@ from pydantic import Field
 from loom_core import topics
 from loom_dagster.enrichment import store
 from loom_dagster.enrichment.messages import EnrichedRow, deletion
-from loom_dagster.enrichment.republish import republish
+from loom_dagster.enrichment.republish import RepublishError, republish
 from loom_dagster.enrichment.speech import BackendSpec
 from loom_dagster.enrichment.store import DeviceDay
 from loom_dagster.partitions import DAY_DEVICE
@@ -304,6 +304,16 @@ def republish_rows(
         deletion(row_id, table.id_column, partition.device_id, partition.day)
         for row_id in sorted(vanished)
     ]
+    return republish_or_fail(kafka, str(table.topic), messages)
+
+
+def republish_or_fail(
+    kafka: KafkaResource, topic: str, messages: Sequence[Mapping[str, Any]]
+) -> int:
+    """Republish messages; a Kafka failure fails the run with what to do."""
     if not messages:
         return 0
-    return republish(kafka.producer(), str(table.topic), messages)
+    try:
+        return republish(kafka.producer(), topic, messages)
+    except RepublishError as exc:
+        raise dg.Failure(description=str(exc)) from None

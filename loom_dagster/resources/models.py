@@ -7,8 +7,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from loom_dagster.enrichment import speech, vad, vision
+from loom_dagster.enrichment import speech, vad, vision, weights
 from loom_dagster.enrichment.speech import BackendSpec
+
+
+def _failure(exc: Exception) -> dg.Failure:
+    """Wrap a missing-model error: the operator's to fix, one line, no traceback."""
+    return dg.Failure(description=str(exc), allow_retries=False)
 
 
 @cache
@@ -50,8 +55,17 @@ class SpeechToTextResource(dg.ConfigurableResource):
         return speech.spec(self.backend)
 
     def model(self) -> speech.SpeechToText:
-        """Return the loaded backend (loaded on first use, then kept)."""
-        return _speech(self.backend, self.models_dir, self.threads)
+        """Return the loaded backend (loaded on first use, then kept).
+
+        Raises
+        ------
+        dagster.Failure
+            Saying which weights or packages are missing and where they go.
+        """
+        try:
+            return _speech(self.backend, self.models_dir, self.threads)
+        except (weights.MissingWeightsError, weights.BackendUnavailableError) as exc:
+            raise _failure(exc) from None
 
     def vad(self) -> vad.SileroVad:
         """Return the loaded Silero VAD."""
@@ -82,5 +96,14 @@ class VisionResource(dg.ConfigurableResource):
         return vision.spec(self.backend)
 
     def model(self) -> vision.Describer:
-        """Return the loaded backend (loaded on first use, then kept)."""
-        return _vision(self.backend, self.models_dir, self.threads)
+        """Return the loaded backend (loaded on first use, then kept).
+
+        Raises
+        ------
+        dagster.Failure
+            Saying which weights or packages are missing and where they go.
+        """
+        try:
+            return _vision(self.backend, self.models_dir, self.threads)
+        except (weights.MissingWeightsError, weights.BackendUnavailableError) as exc:
+            raise _failure(exc) from None

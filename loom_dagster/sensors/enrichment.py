@@ -61,10 +61,6 @@ def partitions_touched(value: Any) -> tuple[list[tuple[str, str]], list[str]]:
     return pairs, problems
 
 
-def _in_range(day: str) -> bool:
-    return DAYS.start.date().isoformat() <= day
-
-
 def build_landing_sensor(
     target: str,
     landing_assets: Sequence[str],
@@ -94,6 +90,10 @@ def build_landing_sensor(
     )
     def sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         cursor: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+        first_day, last_day = (
+            DAYS.get_first_partition_key(),
+            DAYS.get_last_partition_key(),
+        )
         wanted: dict[tuple[str, str], int] = {}
         for landing in landing_assets:
             result = context.instance.fetch_materializations(
@@ -119,8 +119,19 @@ def build_landing_sensor(
                         problem,
                     )
                 for pair in pairs:
-                    if _in_range(pair[0]):
-                        wanted[pair] = max(wanted.get(pair, 0), record.storage_id)
+                    if not first_day <= pair[0] <= last_day:
+                        context.log.warning(
+                            "%s materialisation %s: day %s is outside the day "
+                            "partitions (%s to %s; LOOM_PARTITIONS_START sets the "
+                            "first); skipped",
+                            landing,
+                            record.storage_id,
+                            pair[0],
+                            first_day,
+                            last_day,
+                        )
+                        continue
+                    wanted[pair] = max(wanted.get(pair, 0), record.storage_id)
         known = set(context.instance.get_dynamic_partitions(DEVICES.name))
         new_devices = sorted({device for _, device in wanted} - known)
         requests = [

@@ -220,3 +220,21 @@ def test_a_silent_segment_gets_no_words():
     heard = speech.transcribe_segments(EchoModel(), clip, [(0.0, 0.9), (0.9, 2.0)])
     assert [len(h.words) for h in heard] == [0, 1]
     assert heard[0].text == ""
+
+
+def test_resources_turn_missing_weights_into_a_one_line_failure(tmp_path):
+    import dagster as dg  # noqa: PLC0415
+
+    from loom_dagster.resources.models import (  # noqa: PLC0415
+        SpeechToTextResource,
+        VisionResource,
+    )
+
+    for resource in (
+        SpeechToTextResource(backend="parakeet", models_dir=str(tmp_path)),
+        VisionResource(backend="moondream", models_dir=str(tmp_path)),
+    ):
+        with pytest.raises(dg.Failure) as failure:
+            resource.model()
+        assert "weights not found" in failure.value.description
+        assert "\n" not in failure.value.description
