@@ -12,7 +12,7 @@ and words with times relative to the start of that audio.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -64,7 +64,7 @@ class SpeechToText(Protocol):
 def _package_version(name: str) -> str:
     try:
         return version(name)
-    except Exception:  # noqa: BLE001 - any metadata problem means "not installed"
+    except PackageNotFoundError:
         return "not-installed"
 
 

@@ -29,8 +29,21 @@ class BackendUnavailableError(RuntimeError):
 
 @cache
 def manifest() -> dict[str, dict[str, Any]]:
-    """Return the parsed manifest: entry name -> table."""
-    return tomllib.loads(MANIFEST.read_text())
+    """Return the parsed manifest: entry name -> table.
+
+    Raises
+    ------
+    RuntimeError
+        When the checkout's ``models/manifest.toml`` is not there (images copy the
+        repository, as ``workspace.yaml`` expects).
+    """
+    try:
+        return tomllib.loads(MANIFEST.read_text())
+    except FileNotFoundError:
+        msg = (
+            f"{MANIFEST} not found: run Loom from its repository (the image copies it)"
+        )
+        raise RuntimeError(msg) from None
 
 
 def entry(name: str) -> dict[str, Any]:

@@ -238,3 +238,15 @@ def test_resources_turn_missing_weights_into_a_one_line_failure(tmp_path):
             resource.model()
         assert "weights not found" in failure.value.description
         assert "\n" not in failure.value.description
+
+
+def test_a_missing_manifest_says_where_it_was_looked_for(monkeypatch, tmp_path):
+    monkeypatch.setattr(weights, "MANIFEST", tmp_path / "manifest.toml")
+    weights.manifest.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=r"manifest\.toml not found"):
+            weights.manifest()
+    finally:
+        monkeypatch.undo()
+        weights.manifest.cache_clear()
+    assert "parakeet" in weights.manifest()
