@@ -34,7 +34,7 @@ from loom_core.topics import CATALOG, TOPIC_NAME
 REDIS_TTL_LIMITS = {"pair:": 30, "chunk:": 300}
 CATEGORIES = tuple(sorted({name.split(".", 1)[0] + "." for name in CATALOG}))
 TOPIC_CALLS = {"produce", "subscribe", "TopicPartition", "NewTopic", "Topic"}
-CONSUME_CALLS = {"subscribe", "assign", "consume", "poll"}
+CONSUME_CALLS = {"subscribe", "assign"}  # poll/consume are too generic (Popen.poll)
 REDIS_TTL_CALLS = {"set": "ex", "setex": 1, "expire": 1, "getex": "ex"}
 IGNORE = "# loom-lint: ignore"  # a deliberate bad sample, e.g. in a test
 TOPIC_VARIABLE = re.compile(r"(^|_)topics?(_name)?$", re.IGNORECASE)

@@ -78,3 +78,7 @@ def test_cli_exits_non_zero_on_errors_only(tmp_path: Path):
 def test_the_project_itself_is_clean():
     result = CliRunner().invoke(lint, [])
     assert result.exit_code == 0, result.output
+
+
+def test_polling_a_process_is_not_consuming_a_topic():
+    assert codes("proc = Popen(['x'])\nwhile proc.poll() is None:\n    pass\n") == []
