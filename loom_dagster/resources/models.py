@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -11,19 +13,10 @@ from loom_dagster.enrichment import speech, vad, vision, weights
 from loom_dagster.enrichment.speech import BackendSpec
 
 
-def _failure(exc: Exception) -> dg.Failure:
-    """Wrap a missing-model error: the operator's to fix, one line, no traceback."""
-    return dg.Failure(description=str(exc), allow_retries=False)
-
-
 @cache
-def _speech(key: str, models_dir: str, threads: int) -> speech.SpeechToText:
-    return speech.load(key, Path(models_dir), threads=threads)
-
-
-@cache
-def _vision(key: str, models_dir: str, threads: int) -> vision.Describer:
-    return vision.load(key, Path(models_dir), threads=threads)
+def _load(kind: str, key: str, models_dir: str, threads: int) -> Any:
+    loader: Callable[..., Any] = speech.load if kind == "speech" else vision.load
+    return loader(key, Path(models_dir), threads=threads)
 
 
 @cache
@@ -31,7 +24,29 @@ def _vad() -> vad.SileroVad:
     return vad.SileroVad(threads=1)
 
 
-class SpeechToTextResource(dg.ConfigurableResource):
+class _ModelResource(dg.ConfigurableResource):
+    """A model backend chosen by name, with where its weights are and its threads."""
+
+    backend: str
+    models_dir: str = "models"
+    threads: int = 2
+
+    def _loaded(self, kind: str) -> Any:
+        """Return the backend, loaded on first use and then kept.
+
+        Raises
+        ------
+        dagster.Failure
+            Saying which weights or packages are missing and where they go: the
+            operator's to fix, in one line, without a traceback.
+        """
+        try:
+            return _load(kind, self.backend, self.models_dir, self.threads)
+        except (weights.MissingWeightsError, weights.BackendUnavailableError) as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+
+class SpeechToTextResource(_ModelResource):
     """Voice activity detection and a speech-to-text backend.
 
     Attributes
@@ -46,8 +61,6 @@ class SpeechToTextResource(dg.ConfigurableResource):
     """
 
     backend: str = speech.WHISPER.key
-    models_dir: str = "models"
-    threads: int = 2
 
     @property
     def spec(self) -> BackendSpec:
@@ -55,24 +68,15 @@ class SpeechToTextResource(dg.ConfigurableResource):
         return speech.spec(self.backend)
 
     def model(self) -> speech.SpeechToText:
-        """Return the loaded backend (loaded on first use, then kept).
-
-        Raises
-        ------
-        dagster.Failure
-            Saying which weights or packages are missing and where they go.
-        """
-        try:
-            return _speech(self.backend, self.models_dir, self.threads)
-        except (weights.MissingWeightsError, weights.BackendUnavailableError) as exc:
-            raise _failure(exc) from None
+        """Return the loaded backend (see ``_loaded`` for its failure)."""
+        return self._loaded("speech")
 
     def vad(self) -> vad.SileroVad:
         """Return the loaded Silero VAD."""
         return _vad()
 
 
-class VisionResource(dg.ConfigurableResource):
+class VisionResource(_ModelResource):
     """An image description backend (caption, tags, OCR).
 
     Attributes
@@ -87,8 +91,6 @@ class VisionResource(dg.ConfigurableResource):
     """
 
     backend: str = vision.EMBEDDED.key
-    models_dir: str = "models"
-    threads: int = 2
 
     @property
     def spec(self) -> BackendSpec:
@@ -96,14 +98,5 @@ class VisionResource(dg.ConfigurableResource):
         return vision.spec(self.backend)
 
     def model(self) -> vision.Describer:
-        """Return the loaded backend (loaded on first use, then kept).
-
-        Raises
-        ------
-        dagster.Failure
-            Saying which weights or packages are missing and where they go.
-        """
-        try:
-            return _vision(self.backend, self.models_dir, self.threads)
-        except (weights.MissingWeightsError, weights.BackendUnavailableError) as exc:
-            raise _failure(exc) from None
+        """Return the loaded backend (see ``_loaded`` for its failure)."""
+        return self._loaded("vision")
