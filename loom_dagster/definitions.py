@@ -1,12 +1,16 @@
-"""The code location ``workspace.yaml`` loads: every domain's definitions, merged.
+"""The Dagster code location: every domain's definitions and the shared resources.
 
-Each domain module exposes one ``dg.Definitions`` named ``defs``; add a domain
-with one line below. (Only ``defs`` may be a Definitions object at module scope,
-hence the module imports.) Resources are shared and configured from ``LOOM_*``.
+Each domain exposes one ``dg.Definitions`` named ``defs``; this module merges them
+(add a domain with one line below) and binds the servers from ``LOOM_*``
+variables. Dagster allows one ``Definitions`` object at module scope: ``defs``,
+hence the module imports.
 """
+
+from __future__ import annotations
 
 import dagster as dg
 
+from loom_dagster.assets import enrichment_defs
 from loom_dagster.landing import definitions as landing
 from loom_dagster.resources import KafkaResource, TimescaleResource
 
@@ -18,4 +22,5 @@ defs = dg.Definitions.merge(
         }
     ),
     landing.defs,  # raw topics -> raw hypertables: sensors, assets, retention
+    enrichment_defs.defs,  # raw hypertables -> gps_tracks, transcripts, captions
 )
