@@ -68,15 +68,19 @@ def record_requests(
         )
 
 
-def _landed_overlapping(
+def _covering(
     conn: psycopg.Connection, topic: str, wanted: OffsetRange
-) -> list[tuple[int, int, list[dict[str, str]] | None]]:
-    return conn.execute(
+) -> list[list[dict[str, str]]] | None:
+    """Return what the landed ranges spanning ``wanted`` touched; None if they don't."""
+    overlapping = conn.execute(
         "SELECT start_offset, end_offset, partitions_touched FROM landing_ranges"
         " WHERE topic = %s AND kafka_partition = %s AND landed_at IS NOT NULL"
         " AND end_offset > %s AND start_offset < %s",
         (topic, wanted.partition, wanted.start, wanted.end),
     ).fetchall()
+    if uncovered(wanted, [(start, end) for start, end, _ in overlapping]):
+        return None
+    return [pairs or [] for _, _, pairs in overlapping]
 
 
 def claim(
@@ -96,13 +100,13 @@ def claim(
     touched: set[tuple[str, str]] = set()
     with conn.transaction():
         for wanted in ranges:
-            overlapping = _landed_overlapping(conn, topic, wanted)
-            if uncovered(wanted, [(s, e) for s, e, _ in overlapping]):
+            covering = _covering(conn, topic, wanted)
+            if covering is None:
                 to_land.append(wanted)
                 continue
             done.append(wanted)
-            for _, _, pairs in overlapping:
-                touched.update((p["day"], p["device"]) for p in pairs or [])
+            for pairs in covering:
+                touched.update((p["day"], p["device"]) for p in pairs)
         conn.cursor().executemany(
             "INSERT INTO landing_ranges AS r (topic, kafka_partition, start_offset,"
             " end_offset, claimed_by, claimed_until)"
@@ -236,8 +240,7 @@ def settle_covered(
     remaining = []
     with conn.transaction():
         for wanted in ranges:
-            overlapping = _landed_overlapping(conn, topic, wanted)
-            if uncovered(wanted, [(s, e) for s, e, _ in overlapping]):
+            if _covering(conn, topic, wanted) is None:
                 remaining.append(wanted)
                 continue
             conn.execute(
