@@ -140,7 +140,11 @@ class LandingRun:
         outcome.landed = [store.RangeOutcome(r) for r in ranges]
         poisoned: list[tuple[KafkaMessage, Poison]] = []
         headers: list[list[tuple[str, bytes | None]]] = []
-        with conn.transaction():
+        span_name = f"land {self.fam.table}"
+        with (
+            tracing.landing_span(self.provider, span_name) as span,
+            conn.transaction(),
+        ):
             # Chunks are upserted while later messages are still being read.
             with Upsert(
                 conn, self.fam.table, LAYOUTS[self.fam.name], outcome.landed
@@ -151,18 +155,13 @@ class LandingRun:
                     range_outcome.offset_range, 0
                 )
             outcome.poison_reasons.update(p.reason.value for _, p in poisoned)
-            links, outcome.links_dropped = tracing.links_from_headers(headers)
-            with tracing.landing_span(
-                self.provider,
-                f"land {self.fam.table}",
-                links,
-                self._span_attributes(outcome),
-            ):
-                # Dead letters are confirmed before the commit: never lost, maybe
-                # repeated by a retry (see dead_letters).
-                if poisoned:
-                    dead_letters.send(self.clients.producer(), self.topic, poisoned)
-                store.mark_landed(conn, self.topic, outcome.landed, self.run_id)
+            outcome.links_dropped = tracing.link_parents(span, headers)
+            # Dead letters are confirmed before the commit: never lost, maybe
+            # repeated by a retry (see dead_letters).
+            if poisoned:
+                dead_letters.send(self.clients.producer(), self.topic, poisoned)
+            store.mark_landed(conn, self.topic, outcome.landed, self.run_id)
+            span.set_attributes(self._span_attributes(outcome))
         if reader.missing:
             log.warning(
                 "%s: %d offsets were not in Kafka (deleted by retention?): %s",

@@ -89,15 +89,22 @@ def tracer_provider(env: Mapping[str, str] | None = None) -> Any | None:
 
 
 @contextmanager
-def landing_span(
-    provider: Any | None,
-    name: str,
-    links: list[Link],
-    attributes: Mapping[str, Any],
-) -> Iterator[Any]:
+def landing_span(provider: Any | None, name: str) -> Iterator[Any]:
     """Open the span of a landing run (a no-op span when ``provider`` is None)."""
     tracer = (provider or trace.NoOpTracerProvider()).get_tracer("loom_dagster")
-    with tracer.start_as_current_span(
-        name, kind=SpanKind.CONSUMER, links=links, attributes=dict(attributes)
-    ) as span:
+    with tracer.start_as_current_span(name, kind=SpanKind.CONSUMER) as span:
         yield span
+
+
+def link_parents(
+    span: Any, headers: Iterable[Iterable[tuple[str, bytes | None]]]
+) -> int:
+    """Link ``span`` to the ingest traces in message headers; return links dropped.
+
+    The links are known only once the batch is read, so they are added to the
+    running span.
+    """
+    links, dropped = links_from_headers(headers)
+    for link in links:
+        span.add_link(link.context)
+    return dropped

@@ -44,13 +44,14 @@ def test_tracing_is_off_without_an_endpoint():
     provider.shutdown()
 
 
-def test_landing_span_carries_links_and_attributes():
+def test_landing_span_carries_links_added_once_the_batch_is_read():
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    links, _ = tracing.links_from_headers([[("traceparent", PARENT.encode())]])
-    with tracing.landing_span(provider, "land gps_data", links, {"loom.rows": 3}):
-        pass
+    with tracing.landing_span(provider, "land gps_data") as span:
+        dropped = tracing.link_parents(span, [[("traceparent", PARENT.encode())]])
+        span.set_attributes({"loom.rows": 3})
+    assert dropped == 0
     (span,) = exporter.get_finished_spans()
     assert span.name == "land gps_data"
     assert span.attributes["loom.rows"] == 3
@@ -60,5 +61,6 @@ def test_landing_span_carries_links_and_attributes():
 
 
 def test_landing_span_without_provider_is_a_noop():
-    with tracing.landing_span(None, "land x", [], {}) as span:
+    with tracing.landing_span(None, "land x") as span:
+        assert tracing.link_parents(span, [[("traceparent", PARENT.encode())]]) == 0
         assert not span.is_recording()
