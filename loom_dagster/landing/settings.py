@@ -92,7 +92,7 @@ class LandingSettings(BaseSettings):
     start: Literal["earliest", "latest"] = "earliest"
     max_messages: dict[str, int] = Field(default_factory=dict)
     max_runs_per_tick: int = Field(default=4, ge=1, le=50)
-    recover_after_s: int = Field(default=60, ge=1)
+    recover_after_s: int = Field(default=120, ge=1)
     lease_s: int = Field(default=120, ge=10)
     read_timeout_s: float = Field(default=30.0, gt=0)
     retention_days: dict[str, int] = Field(default_factory=dict)
