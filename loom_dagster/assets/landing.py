@@ -22,6 +22,7 @@ from loom_dagster.resources import KafkaResource, TimescaleResource
 
 CONSUMER_GROUP = "loom-landing"  # never committed: only names the client
 RUN_MAX_RUNTIME_S = 900  # run monitoring fails a run stuck longer (a dead worker)
+RUN_PRIORITY = 10  # above the default 0 of other runs
 STALE_AFTER_S = 600  # the check fails when a request waits longer than this
 DEAD_LETTER_WARN_RATIO = 0.01
 
@@ -262,7 +263,13 @@ def landing_job(fam: Family) -> dg.JobDefinition:
         name=f"land_{fam.table}",
         selection=dg.AssetSelection.assets(fam.table),
         executor_def=dg.in_process_executor,  # one step: no subprocess per step
-        tags={"dagster/max_runtime": str(RUN_MAX_RUNTIME_S), "loom/domain": "landing"},
+        tags={
+            "dagster/max_runtime": str(RUN_MAX_RUNTIME_S),
+            # Landing runs are short and everything downstream waits on them: they
+            # leave the run queue before enrichment runs.
+            "dagster/priority": str(RUN_PRIORITY),
+            "loom/domain": "landing",
+        },
         description=f"Land offset ranges of {fam.topic.name} into {fam.table}.",
     )
 

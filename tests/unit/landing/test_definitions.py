@@ -37,6 +37,7 @@ def test_one_sensor_and_one_job_per_raw_topic():
         job = defs.resolve_job_def(f"land_{fam.table}")
         assert job.executor_def.name == "in_process"
         assert int(job.tags["dagster/max_runtime"]) > 0
+        assert int(job.tags["dagster/priority"]) > 0
         assert fam.table in {
             key.to_user_string() for key in job.asset_layer.executable_asset_keys
         }
