@@ -16,6 +16,8 @@ COMMANDS: dict[str, str] = {
     "lint": "loom_cli.lint:lint",
     "import": "loom_cli.history.cli:import_history",
     "sql": "loom_cli.analytics.cli:sql",
+    "db": "loom_cli.db:db",
+    "serve": "loom_cli.serve:serve",
 }
 
 

@@ -1,8 +1,9 @@
 """The Dagster code location: every domain's definitions and the shared resources.
 
-Each domain exposes one ``dg.Definitions``; this module merges them and binds the
-servers from ``LOOM_*`` variables. Dagster allows one ``Definitions`` object at
-module scope: ``defs``.
+Each domain exposes one ``dg.Definitions`` named ``defs``; this module merges them
+(add a domain with one line below) and binds the servers from ``LOOM_*``
+variables. Dagster allows one ``Definitions`` object at module scope: ``defs``,
+hence the module imports.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dagster as dg
 
 from loom_dagster.assets import enrichment_defs
+from loom_dagster.landing import definitions as landing
 from loom_dagster.resources import KafkaResource, TimescaleResource
 
 defs = dg.Definitions.merge(
@@ -19,5 +21,6 @@ defs = dg.Definitions.merge(
             "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("LOOM_KAFKA_BOOTSTRAP")),
         }
     ),
-    enrichment_defs.defs,
+    landing.defs,  # raw topics -> raw hypertables: sensors, assets, retention
+    enrichment_defs.defs,  # raw hypertables -> gps_tracks, transcripts, captions
 )

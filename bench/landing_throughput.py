@@ -1,0 +1,269 @@
+"""Landing throughput: N GPS events Kafka -> gps_data vs a raw psycopg COPY.
+
+Three passes in this process, against the same stack (LOOM_* or the shared local
+stack), each over its own copy of the same N events (another device id, same
+shape, so no pass meets another's rows):
+
+- ``baseline_copy``: a binary ``COPY`` of the rows (Python tuples, already decoded)
+  straight into ``gps_data``, one transaction;
+- ``landing_engine``: ``loom_dagster.landing.land`` over the offset ranges the
+  events were produced to - what a landing run executes: read exactly those
+  offsets, validate each message against the contract, COPY into staging,
+  ``INSERT ... ON CONFLICT DO NOTHING``, record the landed ranges;
+- ``landing_runs``: the same through Dagster, the runs the sensor would request
+  (capped per run), each executed in process (the figure the target is about; a
+  deployed run adds a process start on top).
+
+Each pass reports wall time and CPU seconds of this process and of its PostgreSQL
+backends (read from /proc, so the bench must run beside the database). The rows
+are deleted afterwards. Prints one JSON object.
+
+    .venv/bin/python bench/landing_throughput.py [--events 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+from confluent_kafka import Producer
+
+from loom_core import kafka as loom_kafka
+from loom_core import migrations
+from loom_core.contracts import FAMILIES, GpsFix
+from loom_core.kafka import to_message
+from loom_core.settings import LoomSettings
+from loom_dagster.landing.land import Clients, land
+from loom_dagster.landing.ranges import OffsetRange, plan_runs
+from loom_dagster.landing.rows import LAYOUTS
+from loom_dagster.landing.settings import LandingSettings
+from loom_dagster.resources import KafkaResource
+
+GPS = FAMILIES["gps"]
+LAYOUT = LAYOUTS["gps"]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def make_events(device_id: str, count: int) -> list[GpsFix]:
+    start = datetime.now(UTC) - timedelta(hours=12)
+    return [
+        GpsFix(
+            device_id=device_id,
+            recorded_at=start + timedelta(milliseconds=400 * i),
+            latitude=48.85 + (i % 1000) * 1e-5,
+            longitude=2.35 - (i % 700) * 1e-5,
+            accuracy_m=4.0,
+            altitude_m=35.0,
+            speed_mps=1.2,
+            bearing_deg=180.0,
+            battery_level=0.8,
+            source="bench",
+        )
+        for i in range(count)
+    ]
+
+
+def produce_acked(settings: LoomSettings, events: list[GpsFix]) -> list[OffsetRange]:
+    """Produce the events; return the offset ranges Kafka acknowledged them at."""
+    producer = Producer(loom_kafka.producer_config(settings.kafka_bootstrap))
+    spans: dict[int, list[int]] = {}
+    failed: list[object] = []
+
+    def report(error: object, message: object) -> None:
+        if error is not None:
+            failed.append(error)
+            return
+        offset = message.offset()
+        span = spans.setdefault(message.partition(), [offset, offset + 1])
+        span[0], span[1] = min(span[0], offset), max(span[1], offset + 1)
+
+    for event in events:
+        topic, key, value = to_message(event)
+        producer.produce(topic, key=key, value=value, on_delivery=report)
+        producer.poll(0)
+    producer.flush(60)
+    if failed:
+        msg = f"{len(failed)} events were not acknowledged: {failed[0]}"
+        raise SystemExit(msg)
+    return [OffsetRange(p, s, e) for p, (s, e) in sorted(spans.items())]
+
+
+class Backends:
+    """Connections whose PostgreSQL backend CPU time is counted (same host only)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.seconds = 0.0
+
+    @staticmethod
+    def cpu(pid: int) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def connect(self) -> psycopg.Connection:
+        conn = psycopg.connect(self.database_url, connect_timeout=5)
+        pid = conn.info.backend_pid
+        start = self.cpu(pid)
+        original = conn.close
+
+        def close() -> None:
+            self.seconds += self.cpu(pid) - start
+            original()
+
+        conn.close = close  # type: ignore[method-assign]
+        return conn
+
+
+def timed(run: Callable[[], object], backends: Backends) -> dict[str, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "seconds": round(wall, 3),
+        "cpu_python_s": round(cpu, 3),
+        "cpu_postgres_s": round(backends.seconds, 3) if backends.seconds else None,
+    }
+
+
+def baseline_copy(backends: Backends, events: list[GpsFix]) -> None:
+    rows = [LAYOUT.row(event, 0, i) for i, event in enumerate(events)]
+    columns = ", ".join(LAYOUT.columns)
+    with backends.connect() as conn:
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"COPY gps_data ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            copy.set_types(LAYOUT.types)
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+
+
+def landing_engine(
+    settings: LoomSettings, backends: Backends, ranges: list[OffsetRange]
+) -> None:
+    kafka = KafkaResource(bootstrap_servers=settings.kafka_bootstrap)
+    clients = Clients(
+        connect=backends.connect,
+        consumer=lambda: kafka.consumer("loom-landing"),
+        producer=kafka.producer,
+        watermarks=kafka.watermarks,
+    )
+    land(GPS, ranges, clients=clients, settings=LandingSettings(), run_id="bench")
+
+
+class LandingRuns:
+    """The landing job, with its instance ready and one warm-up run done.
+
+    Building the job and the temporary instance, and the first run's imports,
+    are paid once per process by a deployed run too, before it lands anything;
+    they are kept out of the measurement.
+    """
+
+    def __init__(
+        self, instance: dg.DagsterInstance, warm_up: list[OffsetRange]
+    ) -> None:
+        from loom_dagster.definitions import defs  # noqa: PLC0415
+
+        self.job = defs.resolve_job_def("land_gps_data")
+        self.instance = instance
+        self.run(warm_up)
+
+    def run(self, ranges: list[OffsetRange]) -> int:
+        from loom_dagster.assets.landing import run_config  # noqa: PLC0415
+
+        start = {r.partition: r.start for r in ranges}
+        ends = {r.partition: r.end for r in ranges}
+        runs, _ = plan_runs(start, ends, LandingSettings().cap("gps"), max_runs=10_000)
+        for run in runs:
+            config = run_config(GPS, run)
+            result = self.job.execute_in_process(
+                run_config=config, instance=self.instance
+            )
+            if not result.success:
+                msg = "a landing run failed"
+                raise SystemExit(msg)
+        return len(runs)
+
+
+def count(settings: LoomSettings, device_id: str) -> int:
+    with psycopg.connect(settings.database_url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM gps_data WHERE device_id = %s", (device_id,)
+        ).fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    settings = LoomSettings()
+    os.environ.setdefault("LOOM_DATABASE_URL", settings.database_url)
+    os.environ.setdefault("LOOM_KAFKA_BOOTSTRAP", settings.kafka_bootstrap)
+    migrations.apply(settings.database_url)
+    tag = uuid.uuid4().hex[:8]
+    devices = {p: f"bench-{p}-{tag}" for p in ("copy", "engine", "runs", "warm")}
+    events = {
+        p: make_events(d, 10 if p == "warm" else args.events)
+        for p, d in devices.items()
+    }
+    ranges = {p: produce_acked(settings, events[p]) for p in ("engine", "runs", "warm")}
+    result: dict[str, object] = {
+        "benchmark": "landing_throughput",
+        "events": args.events,
+    }
+    try:
+        copy_db = Backends(settings.database_url)
+        result["baseline_copy"] = timed(
+            lambda: baseline_copy(copy_db, events["copy"]), copy_db
+        )
+        engine_db = Backends(settings.database_url)
+        result["landing_engine"] = timed(
+            lambda: landing_engine(settings, engine_db, ranges["engine"]), engine_db
+        )
+        runs: list[int] = []
+        with dg.instance_for_test() as instance:
+            job = LandingRuns(instance, warm_up=ranges["warm"])
+            result["landing_runs"] = timed(
+                lambda: runs.append(job.run(ranges["runs"])), Backends("")
+            )
+        result["landing_runs"]["runs"] = runs[0]
+        landed = {p: count(settings, d) for p, d in devices.items()}
+    finally:
+        with psycopg.connect(settings.database_url) as conn:
+            conn.execute(
+                "DELETE FROM gps_data WHERE device_id = ANY(%s)",
+                (list(devices.values()),),
+            )
+    landed.pop("warm")
+    if any(n != args.events for n in landed.values()):
+        msg = f"rows landed {landed} != {args.events} events each"
+        raise SystemExit(msg)
+    copy_s = result["baseline_copy"]["seconds"]
+    for name in ("baseline_copy", "landing_engine", "landing_runs"):
+        result[name]["rows_per_s"] = round(args.events / result[name]["seconds"])
+    ratio = copy_s / result["landing_runs"]["seconds"]
+    result.update(
+        {
+            "ratio": round(ratio, 3),
+            "ratio_engine": round(copy_s / result["landing_engine"]["seconds"], 3),
+            "target_ratio": 0.5,
+            "met": ratio >= 0.5,
+            "max_messages_per_run": LandingSettings().cap("gps"),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "cpus": os.cpu_count(),
+        }
+    )
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""``loom serve``: the ingest API, Dagster's webserver and its daemon, together.
+
+They run in the foreground against the stack of ``LOOM_*`` (``loom stack up``),
+after the migrations are applied. Ctrl-C or SIGTERM stops all three (and what
+they started); if one exits on its own, the others are stopped too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import click
+
+from loom_cli.stack.process import port_in_use
+from loom_core.settings import REPO_ROOT, LoomSettings
+
+API_APP = "ingest_api.app:create_app"
+WORKSPACE = REPO_ROOT / "workspace.yaml"
+DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
+STOP_TIMEOUT_S = 20.0
+POLL_S = 0.5
+
+
+def dagster_database_url(settings: LoomSettings) -> str:
+    """Return the URL of Dagster's own database.
+
+    ``LOOM_DAGSTER_DATABASE_URL`` when set, else the ``dagster`` database beside
+    ``loom`` on the same server (``loom stack up`` creates both).
+    """
+    explicit = os.environ.get("LOOM_DAGSTER_DATABASE_URL")
+    if explicit:
+        return explicit
+    parts = urlsplit(settings.database_url)
+    return urlunsplit(parts._replace(path="/dagster"))
+
+
+def child_env(settings: LoomSettings, dagster_home: Path) -> dict[str, str]:
+    """Return the children's environment: ``LOOM_*``, ``DAGSTER_HOME``, Dagster's DB."""
+    dagster_db = urlsplit(dagster_database_url(settings))
+    env = dict(os.environ)
+    env.update(
+        {
+            "LOOM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "LOOM_DATABASE_URL": settings.database_url,
+            "LOOM_REDIS_URL": settings.redis_url,
+            "LOOM_TRINO_URL": settings.trino_url,
+            "LOOM_HOME": str(settings.home),
+            "DAGSTER_HOME": str(dagster_home),
+            "LOOM_DAGSTER_PG_USER": unquote(dagster_db.username or "loom"),
+            "LOOM_DAGSTER_PG_PASSWORD": unquote(dagster_db.password or ""),
+            "LOOM_DAGSTER_PG_HOST": dagster_db.hostname or "127.0.0.1",
+            "LOOM_DAGSTER_PG_PORT": str(dagster_db.port or 5432),
+            "LOOM_DAGSTER_PG_DB": dagster_db.path.lstrip("/") or "dagster",
+        }
+    )
+    return env
+
+
+def prepare_dagster_home(settings: LoomSettings) -> Path:
+    """Create ``$LOOM_HOME/dagster`` holding the repository's ``dagster.yaml``."""
+    home = settings.home / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
+    return home
+
+
+@dataclass
+class Child:
+    """One process ``loom serve`` runs."""
+
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+
+def children(api_app: str, host: str, api_port: int, ui_port: int) -> list[Child]:
+    """Return the three processes, run from this virtual environment."""
+    python = sys.executable
+    api = ["--factory", api_app, "--host", host, "--port", str(api_port)]
+    ui = ["-h", host, "-p", str(ui_port), "-w", str(WORKSPACE)]
+    return [
+        Child("ingest-api", [python, "-m", "uvicorn", *api]),
+        Child("dagster-webserver", [python, "-m", "dagster_webserver", *ui]),
+        Child(
+            "dagster-daemon",
+            [python, "-m", "dagster._daemon", "run", "-w", str(WORKSPACE)],
+        ),
+    ]
+
+
+class Supervisor:
+    """Starts children in their own process groups and stops them all together."""
+
+    def __init__(self, members: list[Child], env: dict[str, str]) -> None:
+        self.members = members
+        self.env = env
+        self.stop_requested = False
+
+    def request_stop(self, signum: int, _frame: FrameType | None) -> None:
+        """Signal handler: ask the wait loop to stop everything."""
+        click.echo(f"loom serve: {signal.Signals(signum).name}, stopping", err=True)
+        self.stop_requested = True
+
+    def start(self) -> None:
+        """Start every child (each leads a new process group)."""
+        for child in self.members:
+            child.process = subprocess.Popen(
+                child.argv, env=self.env, cwd=REPO_ROOT, start_new_session=True
+            )
+
+    def wait(self) -> Child | None:
+        """Block until a stop is requested (None) or a child exits (that child)."""
+        while not self.stop_requested:
+            for child in self.members:
+                if child.process and child.process.poll() is not None:
+                    return child
+            time.sleep(POLL_S)
+        return None
+
+    def stop(self) -> None:
+        """SIGTERM every process group, then SIGKILL what is left after a while."""
+        running = [c for c in self.members if c.process is not None]
+        for child in running:
+            _signal_group(child, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for child in running:
+            assert child.process is not None  # noqa: S101 - filtered above
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                click.echo(
+                    f"loom serve: {child.name} did not stop; killing it", err=True
+                )
+        for child in running:
+            _signal_group(child, signal.SIGKILL)  # stragglers: code servers, runs
+            assert child.process is not None  # noqa: S101
+            child.process.wait()
+
+
+def _signal_group(child: Child, signum: signal.Signals) -> None:
+    assert child.process is not None  # noqa: S101
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.process.pid, signum)
+
+
+def _require_app(api_app: str) -> None:
+    module = api_app.split(":", 1)[0]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        found = False
+    if not found:
+        msg = (
+            f"cannot import the ingest API {api_app!r}: module {module} is not in "
+            "this checkout; merge the ingest API branch, or pass --api-app"
+        )
+        raise click.ClickException(msg)
+
+
+def _migrate(settings: LoomSettings) -> None:
+    import psycopg  # noqa: PLC0415 - keep the CLI's start light
+
+    from loom_core import migrations  # noqa: PLC0415
+
+    try:
+        applied = migrations.apply(settings.database_url)
+    except migrations.MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        msg = f"cannot reach the database ({first}); run `loom stack up` first"
+        raise click.ClickException(msg) from None
+    click.echo(f"loom serve: database migrated ({len(applied)} applied now)", err=True)
+
+
+@click.command()
+@click.option(
+    "--api-app", default=API_APP, show_default=True, help="ASGI app factory to serve."
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--api-port", default=8000, show_default=True, type=int)
+@click.option(
+    "--ui-port", default=3000, show_default=True, type=int, help="Dagster UI port."
+)
+def serve(api_app: str, host: str, api_port: int, ui_port: int) -> None:
+    """Run the ingest API, the Dagster UI and the Dagster daemon until Ctrl-C."""
+    settings = LoomSettings()
+    _require_app(api_app)
+    for name, port in (("the ingest API", api_port), ("the Dagster UI", ui_port)):
+        if port_in_use(port, host):
+            msg = f"port {port} for {name} is taken; stop what holds it or pick another port"
+            raise click.ClickException(msg)
+    _migrate(settings)
+    env = child_env(settings, prepare_dagster_home(settings))
+    supervisor = Supervisor(children(api_app, host, api_port, ui_port), env)
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
+    supervisor.start()
+    click.echo(
+        f"loom serve: ingest API http://{host}:{api_port}, Dagster UI "
+        f"http://{host}:{ui_port}; Ctrl-C stops everything",
+        err=True,
+    )
+    exited = supervisor.wait()
+    if exited is not None:
+        code = exited.process.returncode if exited.process else 1
+        click.secho(
+            f"loom serve: {exited.name} exited with code {code} (see its output "
+            "above); stopping the others",
+            fg="red",
+            err=True,
+        )
+    supervisor.stop()
+    sys.exit(1 if exited is not None else 0)

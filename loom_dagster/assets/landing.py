@@ -1,0 +1,279 @@
+"""Landing assets: one per raw hypertable, filled from its raw topic.
+
+Each asset is named after the table it owns (``gps_data``, ``audio_chunks``, ...)
+and is materialised by a run that lands exact Kafka offset ranges (its config,
+chosen by the sensor of its topic). The checks beside it say whether requested
+ranges are landing and how much of the last batch was poison.
+"""
+
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+from loom_core.contracts import FAMILIES, Family
+from loom_core.topics import dead_letter_for
+from loom_dagster.landing import metrics, store, tracing
+from loom_dagster.landing.land import Clients, LandingOutcome, land
+from loom_dagster.landing.ranges import OffsetRange
+from loom_dagster.landing.settings import FAMILY_LIMITS, get_landing_settings
+from loom_dagster.partitions import DEVICES
+from loom_dagster.resources import KafkaResource, TimescaleResource
+
+CONSUMER_GROUP = "loom-landing"  # never committed: only names the client
+RUN_MAX_RUNTIME_S = 900  # run monitoring fails a run stuck longer (a dead worker)
+RUN_PRIORITY = 10  # above the default 0 of other runs
+STALE_AFTER_S = 600  # the check fails when a request waits longer than this
+DEAD_LETTER_WARN_RATIO = 0.01
+
+# Retries inside the run (a restarting database or broker): 2, 4, 8 s apart.
+RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+class OffsetRangeConfig(dg.Config):
+    """Offsets ``start`` (included) to ``end`` (excluded) of one partition."""
+
+    partition: int = Field(ge=0, description="Kafka partition")
+    start: int = Field(ge=0, description="First offset of the range")
+    end: int = Field(gt=0, description="One past the last offset")
+
+
+class LandingConfig(dg.Config):
+    """What a landing run lands; the topic's sensor fills it in.
+
+    With no ranges, the run lands every range that was requested and has not
+    landed yet (a manual catch-up from the launchpad).
+    """
+
+    ranges: list[OffsetRangeConfig] = Field(
+        default_factory=list, description="Exact offset ranges to land"
+    )
+    force: bool = Field(
+        default=False,
+        description="Land even ranges recorded as landed (after a manual repair)",
+    )
+
+    def offset_ranges(self) -> list[OffsetRange]:
+        """Return the configured ranges as :class:`OffsetRange` (validated)."""
+        return [OffsetRange(r.partition, r.start, r.end) for r in self.ranges]
+
+
+def run_config(fam: Family, ranges: list[OffsetRange]) -> dg.RunConfig:
+    """Return the run config of a landing run of ``ranges``."""
+    config = LandingConfig(
+        ranges=[
+            OffsetRangeConfig(partition=r.partition, start=r.start, end=r.end)
+            for r in sorted(ranges)
+        ]
+    )
+    return dg.RunConfig(ops={fam.table: config})
+
+
+def _add_devices(
+    context: dg.AssetExecutionContext, outcome: LandingOutcome
+) -> tuple[list[str], list[str]]:
+    """Add unseen devices as dynamic partitions; return (added, refused)."""
+    seen = outcome.devices | {pair["device"] for pair in outcome.touched}
+    instance = context.instance
+    new = sorted(seen - set(instance.get_dynamic_partitions(DEVICES.name)))
+    refused = [d for d in new if "..." in d]  # not a valid Dagster partition key
+    added = [d for d in new if d not in refused]
+    if added:
+        instance.add_dynamic_partitions(DEVICES.name, added)
+    if refused:
+        context.log.warning(
+            "devices %s cannot be Dagster partitions ('...' in the id); their rows "
+            "landed but enrichment will not run for them",
+            refused,
+        )
+    return added, refused
+
+
+def _lag_after(kafka: KafkaResource, outcome: LandingOutcome) -> int | None:
+    """End offsets minus the end of this run's ranges, over its partitions."""
+    try:
+        ends = kafka.watermarks(outcome.topic)
+    except Exception:  # noqa: BLE001 - lag is informative, never fails a run
+        return None
+    last = {}
+    for offset_range in outcome.ranges:
+        last[offset_range.partition] = max(
+            last.get(offset_range.partition, 0), offset_range.end
+        )
+    return sum(max(0, ends[p][1] - end) for p, end in last.items() if p in ends)
+
+
+def _metadata(figures: dict[str, Any]) -> dict[str, Any]:
+    """Dagster metadata values for plain figures (lists and dicts as JSON, no None)."""
+    return {
+        key: dg.MetadataValue.json(value) if isinstance(value, list | dict) else value
+        for key, value in figures.items()
+        if value is not None
+    }
+
+
+def landing_asset(fam: Family) -> dg.AssetsDefinition:
+    """Return the asset that lands the raw topic of ``fam`` into its table."""
+    limits = FAMILY_LIMITS[fam.name]
+
+    @dg.asset(
+        name=fam.table,
+        group_name="landing",
+        kinds={"kafka", "timescaledb"},
+        description=(
+            f"Raw {fam.name} events from Kafka topic {fam.topic.name}, landed by "
+            "exact offset range: idempotent upsert, poison to "
+            f"{dead_letter_for(fam.topic).name}."
+        ),
+        metadata={
+            "topic": fam.topic.name,
+            "dead_letter_topic": dead_letter_for(fam.topic).name,
+            "table": fam.table,
+        },
+        freshness_policy=dg.FreshnessPolicy.time_window(
+            fail_window=limits.fail_after, warn_window=limits.warn_after
+        ),
+        retry_policy=RETRY_POLICY,
+    )
+    def _landing(
+        context: dg.AssetExecutionContext,
+        config: LandingConfig,
+        timescale: TimescaleResource,
+        kafka: KafkaResource,
+    ) -> dg.MaterializeResult:
+        settings = get_landing_settings()
+        ranges = config.offset_ranges()
+        if not ranges:
+            with timescale.connect() as conn:
+                ranges = [p.offset_range for p in store.pending(conn, fam.topic.name)]
+        provider = tracing.tracer_provider()
+        clients = Clients(
+            connect=timescale.connect,
+            consumer=lambda: kafka.consumer(CONSUMER_GROUP),
+            producer=kafka.producer,
+            watermarks=kafka.watermarks,
+        )
+        try:
+            outcome = land(
+                fam,
+                ranges,
+                clients=clients,
+                settings=settings,
+                run_id=context.run.run_id,
+                force=config.force,
+                provider=provider,
+            )
+        finally:
+            if provider is not None:
+                provider.shutdown()
+        added, refused = _add_devices(context, outcome)
+        lag = _lag_after(kafka, outcome)
+        with timescale.connect() as conn:
+            totals = store.totals(conn, fam.topic.name)
+        if settings.pushgateway_url:
+            metrics.push_run(
+                settings.pushgateway_url,
+                fam.topic.name,
+                totals=totals,
+                rows_per_second=outcome.rows_per_second,
+                run_seconds=outcome.seconds,
+                lag=lag,
+            )
+        context.log.info(
+            "landed %s: %d rows inserted, %d duplicates skipped, %d dead-lettered",
+            ", ".join(str(r) for r in sorted(ranges)) or "nothing",
+            outcome.total("rows_inserted"),
+            outcome.total("duplicates_skipped"),
+            outcome.total("dead_lettered"),
+        )
+        return dg.MaterializeResult(
+            metadata=_metadata(
+                {
+                    **outcome.metadata(),
+                    "lag": lag,
+                    "devices_added": added,
+                    "devices_refused": refused,
+                    "rows_total": totals.rows_inserted,
+                    "dead_lettered_total": totals.dead_lettered,
+                }
+            )
+        )
+
+    return _landing
+
+
+def landing_checks(fam: Family) -> list[dg.AssetChecksDefinition]:
+    """Return the checks of the landing asset of ``fam``."""
+
+    @dg.asset_check(
+        asset=fam.table,
+        name="requested_ranges_landed",
+        description=(
+            f"No offset range requested more than {STALE_AFTER_S // 60} minutes ago "
+            "is still waiting to land."
+        ),
+    )
+    def _ranges_landed(timescale: TimescaleResource) -> dg.AssetCheckResult:
+        with timescale.connect() as conn:
+            waiting = store.pending(conn, fam.topic.name)
+        stale = [p for p in waiting if p.age_s > STALE_AFTER_S]
+        return dg.AssetCheckResult(
+            passed=not stale,
+            metadata={
+                "pending_ranges": len(waiting),
+                "stale_ranges": [str(p.offset_range) for p in stale[:20]],
+                "oldest_request_age_s": round(
+                    max((p.age_s for p in waiting), default=0)
+                ),
+            },
+        )
+
+    @dg.asset_check(
+        asset=fam.table,
+        name="dead_letter_ratio",
+        description=(
+            f"At most {DEAD_LETTER_WARN_RATIO:.0%} of the messages this run landed "
+            "went to the dead-letter topic."
+        ),
+    )
+    def _dead_letter_ratio(
+        context: dg.AssetCheckExecutionContext, timescale: TimescaleResource
+    ) -> dg.AssetCheckResult:
+        with timescale.connect() as conn:
+            messages, dead = conn.execute(
+                "SELECT coalesce(sum(messages), 0), coalesce(sum(dead_lettered), 0)"
+                " FROM landing_ranges WHERE landed_by = %s",
+                (context.run.run_id,),
+            ).fetchone() or (0, 0)
+        ratio = dead / messages if messages else 0.0
+        return dg.AssetCheckResult(
+            passed=ratio <= DEAD_LETTER_WARN_RATIO,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"messages": messages, "dead_lettered": dead, "ratio": ratio},
+        )
+
+    return [_ranges_landed, _dead_letter_ratio]
+
+
+def landing_job(fam: Family) -> dg.JobDefinition:
+    """Return the job the sensor of ``fam`` requests: its asset and checks."""
+    return dg.define_asset_job(
+        name=f"land_{fam.table}",
+        selection=dg.AssetSelection.assets(fam.table),
+        executor_def=dg.in_process_executor,  # one step: no subprocess per step
+        tags={
+            "dagster/max_runtime": str(RUN_MAX_RUNTIME_S),
+            # Landing runs are short and everything downstream waits on them: they
+            # leave the run queue before enrichment runs.
+            "dagster/priority": str(RUN_PRIORITY),
+            "loom/domain": "landing",
+        },
+        description=f"Land offset ranges of {fam.topic.name} into {fam.table}.",
+    )
+
+
+LANDING_ASSETS = [landing_asset(fam) for fam in FAMILIES.values()]
+LANDING_CHECKS = [check for fam in FAMILIES.values() for check in landing_checks(fam)]
+LANDING_JOBS = {fam.name: landing_job(fam) for fam in FAMILIES.values()}

@@ -1,0 +1,101 @@
+"""Kafka message value -> contract event, or the reason it is poison.
+
+A poison message is one that can never land, however often it is retried: not
+JSON, JSON that breaks the family's contract, or a ``schema_version`` this Loom
+does not know. It goes to the dead-letter topic; everything else lands.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+from loom_core.contracts import SCHEMA_VERSION, DeviceEvent
+from loom_dagster.landing.reader import KafkaMessage
+
+# Events without an event_id (not produced by the ingress) get one derived from
+# where they sit in Kafka, so landing the same offset twice is still a no-op.
+OFFSET_NAMESPACE = uuid.UUID("6f1c1a8e-4d1e-4c55-9d1f-6c6f6f6d0001")
+MAX_ERRORS_SHOWN = 3
+
+
+class PoisonReason(StrEnum):
+    """Why a message went to the dead-letter topic."""
+
+    NOT_JSON = "not_json"
+    SCHEMA_INVALID = "schema_invalid"
+    UNKNOWN_SCHEMA_VERSION = "unknown_schema_version"
+
+
+@dataclass(frozen=True)
+class Poison:
+    """A message that cannot land, and why (``detail`` names the field)."""
+
+    reason: PoisonReason
+    detail: str
+
+
+def _summary(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:MAX_ERRORS_SHOWN]:
+        where = ".".join(str(p) for p in error["loc"]) or "value"
+        parts.append(f"{where}: {error['msg']}")
+    more = exc.error_count() - MAX_ERRORS_SHOWN
+    if more > 0:
+        parts.append(f"and {more} more error(s)")
+    return "; ".join(parts)
+
+
+def classify(exc: ValidationError) -> Poison:
+    """Return why a value that failed validation is poison."""
+    errors = exc.errors()
+    if any(e["type"] == "json_invalid" for e in errors):
+        return Poison(PoisonReason.NOT_JSON, _summary(exc))
+    version = next((e for e in errors if e["loc"] == ("schema_version",)), None)
+    if version is not None:
+        detail = (
+            f"schema_version {version.get('input')!r} is not one this Loom lands "
+            f"(known: {SCHEMA_VERSION})"
+        )
+        return Poison(PoisonReason.UNKNOWN_SCHEMA_VERSION, detail)
+    return Poison(PoisonReason.SCHEMA_INVALID, _summary(exc))
+
+
+def offset_event_id(topic: str, partition: int, offset: int) -> uuid.UUID:
+    """Return the stable event id of the message at ``topic/partition/offset``."""
+    return uuid.uuid5(OFFSET_NAMESPACE, f"{topic}/{partition}/{offset}")
+
+
+def decode(
+    model: type[DeviceEvent], message: KafkaMessage, topic: str
+) -> DeviceEvent | Poison:
+    """Validate the value of one Kafka message against ``model``.
+
+    Returns the event, or a :class:`Poison` saying why it cannot land. Fields the
+    ingress always stamps but a foreign producer may omit are made deterministic:
+    a missing ``event_id`` is derived from the offset, a missing ``received_at``
+    is the Kafka message timestamp.
+    """
+    value = message.value()
+    if value is None:
+        return Poison(PoisonReason.NOT_JSON, "message has no value (a tombstone)")
+    try:
+        event = model.model_validate_json(value)
+    except ValidationError as exc:
+        return classify(exc)
+    if "event_id" in event.model_fields_set and "received_at" in event.model_fields_set:
+        return event
+    updates: dict[str, object] = {}
+    if "event_id" not in event.model_fields_set:
+        updates["event_id"] = offset_event_id(
+            topic, message.partition(), message.offset()
+        )
+    if "received_at" not in event.model_fields_set:
+        kind, timestamp_ms = message.timestamp()
+        if kind:  # not TIMESTAMP_NOT_AVAILABLE
+            updates["received_at"] = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    return event.model_copy(update=updates)

@@ -1,0 +1,188 @@
+"""The idempotent upsert: COPY into a staging table, then INSERT ... ON CONFLICT.
+
+Rows are written in chunks by a background thread that owns the connection while
+the batch streams in: each chunk is COPYed (binary) into a temporary staging table
+and inserted into the hypertable with ``ON CONFLICT DO NOTHING``, so the server
+merges one chunk while the run is still reading and decoding the next. Everything
+happens in the caller's transaction: nothing is visible before its commit.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+import psycopg
+from psycopg import sql
+
+from loom_dagster.landing.rows import Layout, Row
+from loom_dagster.landing.store import RangeOutcome
+
+STAGING = "loom_landing_staging"
+CHUNK_ROWS = 10_000
+CHUNK_BYTES = 32 << 20  # media rows are large: a chunk also ends at 32 MiB
+_DONE = None
+
+# Which range (by index), UTC day and device each row belongs to: the ranges are
+# passed as four arrays (index, partition, start, end).
+_RANGES = (
+    " JOIN unnest(%s::int[], %s::int[], %s::bigint[], %s::bigint[]) AS r(n, p, s, e)"
+    " ON x.kafka_partition = r.p AND x.kafka_offset >= r.s AND x.kafka_offset < r.e"
+)
+_COUNT = "SELECT r.n, (x.time AT TIME ZONE 'UTC')::date, x.device_id, count(*)"
+
+
+def _statements(table: str, columns: list[str]) -> dict[str, sql.Composed]:
+    """Return the SQL of one chunk: stage, insert, count what was inserted."""
+    names = {
+        "table": sql.Identifier(table),
+        "cols": sql.SQL(", ").join(map(sql.Identifier, columns)),
+        "staging": sql.Identifier(STAGING),
+    }
+    insert = "INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging} ON CONFLICT DO NOTHING"
+    return {
+        "create": sql.SQL(
+            "CREATE TEMP TABLE {staging} ON COMMIT DROP AS"
+            " SELECT {cols} FROM {table} WITH NO DATA"
+        ).format(**names),
+        "copy": sql.SQL("COPY {staging} ({cols}) FROM STDIN (FORMAT BINARY)").format(
+            **names
+        ),
+        # Every staged row was new (the common case): count the staging table.
+        "insert": sql.SQL(insert).format(**names),
+        "count_staged": sql.SQL(
+            _COUNT + " FROM {staging} x" + _RANGES + " GROUP BY 1, 2, 3"
+        ).format(**names),
+        # Some were already there: count exactly what the insert returns.
+        "insert_counting": sql.SQL(
+            "WITH x AS ("
+            + insert
+            + " RETURNING time, device_id, kafka_partition, kafka_offset) "
+            + _COUNT
+            + " FROM x"
+            + _RANGES
+            + " GROUP BY 1, 2, 3"
+        ).format(**names),
+        "truncate": sql.SQL("TRUNCATE {staging}").format(**names),
+    }
+
+
+class Upsert:
+    """Upsert rows into ``table`` in chunks; a context manager inside a transaction.
+
+    Parameters
+    ----------
+    conn
+        A connection with a transaction open; the writer thread uses it until the
+        context exits, the caller must not use it meanwhile.
+    table, layout
+        The hypertable and the columns each row holds.
+    outcomes
+        The ranges the rows come from; their ``rows_inserted`` and ``touched``
+        are filled from what the inserts really inserted.
+    chunk_rows, chunk_bytes
+        A COPY + INSERT round takes this many rows, or rows of about this many
+        bytes (as the caller measures them), whichever comes first.
+    """
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        table: str,
+        layout: Layout,
+        outcomes: Sequence[RangeOutcome],
+        *,
+        chunk_rows: int = CHUNK_ROWS,
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> None:
+        self.conn = conn
+        self.table = table
+        self.layout = layout
+        self.outcomes = outcomes
+        self.chunk_rows = chunk_rows
+        self.chunk_bytes = chunk_bytes
+        self._buffer: list[Row] = []
+        self._buffered_bytes = 0
+        self._queue: queue.Queue[list[Row] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"upsert-{table}", daemon=True
+        )
+        self._sql = _statements(table, layout.columns)
+        ranges = [o.offset_range for o in outcomes]
+        self._ranges = (
+            list(range(len(ranges))),
+            [r.partition for r in ranges],
+            [r.start for r in ranges],
+            [r.end for r in ranges],
+        )
+
+    def __enter__(self) -> Self:
+        self.conn.execute(self._sql["create"])
+        self._thread.start()
+        return self
+
+    def write(self, row: Row, size: int = 0) -> None:
+        """Add one row of about ``size`` bytes; a full chunk goes to the writer."""
+        self._buffer.append(row)
+        self._buffered_bytes += size
+        if (
+            len(self._buffer) >= self.chunk_rows
+            or self._buffered_bytes >= self.chunk_bytes
+        ):
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(self._buffer)
+        self._buffer = []
+        self._buffered_bytes = 0
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None and self._buffer:
+            self._hand_over()
+        self._queue.put(_DONE)
+        self._thread.join()
+        if exc_type is None and self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not _DONE:
+            if self._error is not None:
+                continue  # keep draining so the producer never blocks
+            try:
+                self._merge(chunk)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+                self._error = exc
+
+    def _merge(self, chunk: list[Row]) -> None:
+        with self.conn.cursor() as cur:
+            with cur.copy(self._sql["copy"]) as copy:
+                copy.set_types(self.layout.types)
+                for row in chunk:
+                    copy.write_row(row)
+            counts = None
+            # INSERT ... ON CONFLICT DO NOTHING in a savepoint: when every staged
+            # row was new, counting the staging table is cheaper than RETURNING.
+            with self.conn.transaction() as savepoint:
+                cur.execute(self._sql["insert"])
+                if cur.rowcount != len(chunk):
+                    raise psycopg.Rollback(savepoint)
+                counts = cur.execute(self._sql["count_staged"], self._ranges).fetchall()
+            if counts is None:
+                counts = cur.execute(
+                    self._sql["insert_counting"], self._ranges
+                ).fetchall()
+            for n, day, device, count in counts:
+                self.outcomes[n].rows_inserted += count
+                self.outcomes[n].touched.add((day.isoformat(), device))
+            cur.execute(self._sql["truncate"])

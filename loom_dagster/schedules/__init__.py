@@ -1,0 +1,1 @@
+"""Schedules: housekeeping that runs on the clock."""

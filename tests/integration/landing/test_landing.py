@@ -1,0 +1,444 @@
+"""Landing against the shared stack: what arrives, field by field, count by count.
+
+Each test uses its own device id and asserts on its own rows and messages only:
+other engineers produce to the same topics and may land the same offsets.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from loom_core import kafka as loom_kafka
+from loom_core.contracts import (
+    FAMILIES,
+    AccelerometerSample,
+    AudioChunk,
+    CameraFrame,
+    FrameImage,
+    HeartRate,
+    PowerState,
+    Screenshot,
+    Steps,
+)
+from loom_core.contracts.ids import derived_event_id
+from loom_core.topics import dead_letter_for
+from loom_dagster.landing.land import Clients, land
+from loom_dagster.landing.ranges import OffsetRange, parse_ranges
+from loom_dagster.landing.rows import LAYOUTS
+from loom_dagster.landing.settings import LandingSettings
+from loom_dagster.landing.store import RangeOutcome
+from loom_dagster.landing.upsert import Upsert
+from loom_dagster.partitions import DEVICES
+from loom_dagster.resources import KafkaResource, TimescaleResource
+from tests.integration.landing.conftest import (
+    GPS,
+    as_messages,
+    cursor_at_end,
+    event_ids,
+    gps_fixes,
+    land_job,
+    materialization,
+    pending_within,
+    produce,
+    ranges_of,
+    rows_of,
+    tick,
+)
+
+
+def test_gps_fixes_land_field_by_field(shared, instance, device_id):
+    fixes = gps_fixes(device_id, 40, start=datetime(2024, 3, 9, 23, 59, 50, tzinfo=UTC))
+    acked = produce(shared, GPS.topic.name, as_messages(fixes))
+    assert len(acked) == 40
+    ranges = ranges_of(acked)
+
+    result = land_job(GPS, ranges, instance)
+    assert result.success
+
+    rows = rows_of(shared, "gps_data", device_id)
+    assert len(rows) == 40
+    where = {(a.partition, a.offset) for a in acked}
+    for fix, row in zip(sorted(fixes, key=lambda f: f.recorded_at), rows):
+        assert row["time"] == fix.recorded_at
+        assert row["event_id"] == fix.event_id
+        assert row["received_at"] == fix.received_at
+        assert (row["latitude"], row["longitude"]) == (fix.latitude, fix.longitude)
+        assert row["accuracy_m"] == pytest.approx(3.5)
+        assert row["altitude_m"] == pytest.approx(35.25)
+        assert (row["speed_mps"], row["bearing_deg"]) == (1.5, 90.0)
+        assert row["battery_level"] == pytest.approx(0.5)
+        assert row["source"] == "owntracks"
+        assert (row["kafka_partition"], row["kafka_offset"]) in where
+
+    meta = materialization(result, GPS)
+    assert meta["topic"] == GPS.topic.name
+    assert meta["offset_ranges"] == [
+        {"partition": r.partition, "start": r.start, "end": r.end} for r in ranges
+    ]
+    assert (
+        meta["messages"]
+        == meta["rows_inserted"] + meta["duplicates_skipped"] + meta["dead_lettered"]
+    )
+    # The fixes straddle midnight UTC: two day partitions for this device.
+    mine = [p for p in meta["partitions_touched"] if p["device"] == device_id]
+    if meta["already_landed"] == []:  # nobody else landed these offsets first
+        assert mine == [
+            {"day": "2024-03-09", "device": device_id},
+            {"day": "2024-03-10", "device": device_id},
+        ]
+    assert instance.has_dynamic_partition(DEVICES.name, device_id)
+    with psycopg.connect(shared.database_url) as conn:
+        landed = conn.execute(
+            "SELECT count(*) FROM landing_ranges WHERE topic = %s AND landed_at IS NOT NULL"
+            " AND kafka_partition = %s AND start_offset <= %s AND end_offset >= %s",
+            (GPS.topic.name, ranges[0].partition, ranges[0].start, ranges[0].end),
+        ).fetchone()[0]
+    assert landed >= 1
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert set(checks) == {"requested_ranges_landed", "dead_letter_ratio"}
+    # Whether other ranges of the shared topic are pending is not ours to assert.
+    assert checks["requested_ranges_landed"].metadata["pending_ranges"].value >= 0
+    assert checks["dead_letter_ratio"].passed
+
+
+def test_rerunning_a_range_is_a_no_op(shared, instance, device_id):
+    acked = produce(shared, GPS.topic.name, as_messages(gps_fixes(device_id, 10)))
+    ranges = ranges_of(acked)
+    assert land_job(GPS, ranges, instance).success
+    before = rows_of(shared, "gps_data", device_id)
+
+    again = land_job(GPS, ranges, instance)
+    meta = materialization(again, GPS)
+    assert meta["already_landed"] == [str(r) for r in ranges]
+    assert (meta["messages"], meta["rows_inserted"]) == (0, 0)
+    # The replay re-announces what the range touched (a crash may have hidden it).
+    assert {"day": before[0]["time"].date().isoformat(), "device": device_id} in meta[
+        "partitions_touched"
+    ]
+
+    forced = materialization(land_job(GPS, ranges, instance, force=True), GPS)
+    assert forced["rows_inserted"] == 0
+    assert forced["duplicates_skipped"] >= 10
+    assert rows_of(shared, "gps_data", device_id) == before
+
+
+def test_events_posted_twice_and_replayed_points_give_one_row_each(
+    shared, instance, device_id
+):
+    fixes = gps_fixes(device_id, 15)
+    # A tracker app replaying on reconnect: the ingress derives the same id from
+    # the same point (loom_core.contracts.ids), so a replay is the same event again.
+    replayed = [
+        fix.model_copy(
+            update={
+                "event_id": derived_event_id(device_id, fix.recorded_at, "gpslogger"),
+                "source": "gpslogger",
+            }
+        )
+        for fix in fixes[:5]
+    ]
+    first = produce(shared, GPS.topic.name, as_messages(fixes + replayed))
+    twice = produce(shared, GPS.topic.name, as_messages(fixes + replayed))
+    meta = materialization(land_job(GPS, ranges_of(first + twice), instance), GPS)
+    expected = sorted({f.event_id for f in fixes + replayed})
+    assert event_ids(shared, "gps_data", device_id) == expected
+    assert meta["duplicates_skipped"] >= 20  # the second copies, in the same batch
+
+    later = produce(shared, GPS.topic.name, as_messages(replayed))
+    late = materialization(land_job(GPS, ranges_of(later), instance), GPS)
+    assert late["duplicates_skipped"] >= 5
+    assert event_ids(shared, "gps_data", device_id) == expected
+
+
+def _dead_letters(settings, topic, start_offsets, key):
+    consumer = Consumer(
+        loom_kafka.consumer_config(settings.kafka_bootstrap, "test-dlq")
+    )
+    consumer.assign([TopicPartition(topic, p, o) for p, o in start_offsets.items()])
+    found = []
+    try:
+        for _ in range(40):
+            batch = consumer.consume(500, timeout=0.5)
+            found += [m for m in batch if m.error() is None and m.key() == key]
+            if len(found) >= 3:
+                break
+    finally:
+        consumer.close()
+    return found
+
+
+def test_poison_goes_to_the_dead_letter_topic_and_the_batch_goes_on(
+    shared, instance, device_id
+):
+    dlq = dead_letter_for(GPS.topic).name
+    marks = KafkaResource(bootstrap_servers=shared.kafka_bootstrap).watermarks(dlq)
+    fixes = gps_fixes(device_id, 5)
+    poison = [
+        (device_id, b"{not json", [("traceparent", b"00-x")]),
+        (
+            device_id,
+            json.dumps({"device_id": device_id, "latitude": 95}).encode(),
+            None,
+        ),
+        (
+            device_id,
+            json.dumps({"schema_version": 9, "device_id": device_id}).encode(),
+            None,
+        ),
+    ]
+    acked = produce(
+        shared, GPS.topic.name, as_messages(fixes[:2]) + poison + as_messages(fixes[2:])
+    )
+    result = land_job(GPS, ranges_of(acked), instance)
+    assert result.success
+    assert event_ids(shared, "gps_data", device_id) == sorted(f.event_id for f in fixes)
+    meta = materialization(result, GPS)
+    assert meta["dead_lettered"] >= 3
+    assert {"not_json", "schema_invalid", "unknown_schema_version"} <= set(
+        meta["dead_letter_reasons"]
+    )
+
+    letters = _dead_letters(
+        shared, dlq, {p: high for p, (_, high) in marks.items()}, device_id.encode()
+    )
+    by_value = {m.value(): dict(m.headers()) for m in letters}
+    sources = {a.value: a for a in acked}
+    assert set(by_value) == {value for _, value, _ in poison}
+    for value, headers in by_value.items():
+        source = sources[value]
+        assert headers["source_topic"] == GPS.topic.name.encode()
+        assert headers["source_partition"] == str(source.partition).encode()
+        assert headers["source_offset"] == str(source.offset).encode()
+    assert by_value[b"{not json"]["dead_letter_reason"] == b"not_json"
+    assert by_value[b"{not json"]["traceparent"] == b"00-x"
+    reasons = {h["dead_letter_reason"] for h in by_value.values()}
+    assert reasons == {b"not_json", b"schema_invalid", b"unknown_schema_version"}
+    invalid = next(
+        h for h in by_value.values() if h["dead_letter_reason"] == b"schema_invalid"
+    )
+    assert b"latitude" in invalid["dead_letter_detail"]
+
+
+def _one_of_each(device_id):
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    common = {"device_id": device_id, "recorded_at": at}
+    return {
+        "accelerometer": AccelerometerSample(**common, x=0.1, y=-9.8, z=0.2),
+        "heartrate": HeartRate(**common, bpm=61, confidence=0.9),
+        "steps": Steps(**common, count=120, interval_s=60),
+        "power": PowerState(**common, battery_level=0.42, charging=True, source="usb"),
+        "audio": AudioChunk(
+            **common,
+            sample_rate=16000,
+            stream_id="s1",
+            sequence=3,
+            data=b"\x01\x02" * 800,
+        ),
+        "camera": CameraFrame(
+            **common,
+            images=[
+                FrameImage(camera="front", data=b"\xff\xd8front"),
+                FrameImage(
+                    camera="back", content_type="image/png", data=b"\x89PNGback"
+                ),
+            ],
+            pair_id="pair-1",
+            pairing="paired",
+        ),
+        "screenshot": Screenshot(
+            **common, data=b"\x89PNGshot", app="editor", window_title="notes.md"
+        ),
+    }
+
+
+def test_every_family_lands_with_its_bytes(shared, instance, device_id):
+    for name, event in _one_of_each(device_id).items():
+        fam = FAMILIES[name]
+        acked = produce(shared, fam.topic.name, as_messages([event]))
+        assert land_job(fam, ranges_of(acked), instance).success, name
+        (row,) = rows_of(shared, fam.table, device_id)
+        assert row["event_id"] == event.event_id
+        assert row["time"] == event.recorded_at
+        layout = LAYOUTS[name]
+        expected = dict(zip(layout.columns, layout.row(event, 0, 0)))
+        for column, value in expected.items():
+            if column in {"kafka_partition", "kafka_offset"}:
+                continue
+            got = row[column]
+            got = bytes(got) if isinstance(got, memoryview) else got
+            assert (
+                got == pytest.approx(value)
+                if isinstance(value, float)
+                else got == value
+            ), (
+                name,
+                column,
+            )
+
+
+def test_layouts_match_the_migrated_tables(shared):
+    with psycopg.connect(shared.database_url) as conn:
+        for name, layout in LAYOUTS.items():
+            table = FAMILIES[name].table
+            columns = dict(
+                conn.execute(
+                    "SELECT column_name, udt_name FROM information_schema.columns"
+                    " WHERE table_name = %s AND table_schema = 'public'",
+                    (table,),
+                ).fetchall()
+            )
+            assert set(columns) == {*layout.columns, "landed_at"}, table
+            assert {c: columns[c] for c in layout.columns} == dict(
+                zip(layout.columns, layout.types)
+            ), table
+
+
+def test_sensor_requests_exact_ranges_and_recovers_a_lost_run(
+    shared, instance, device_id, use_stack
+):
+    use_stack(shared, recover_after_s="1")
+    cursor = cursor_at_end(shared, GPS)
+    acked = produce(shared, GPS.topic.name, as_messages(gps_fixes(device_id, 12)))
+    first = tick(GPS, instance, cursor)
+    requested = [
+        r for q in first.run_requests for r in parse_ranges(q.tags["loom/ranges"])
+    ]
+    for message in acked:
+        assert any(
+            r.partition == message.partition and r.start <= message.offset < r.end
+            for r in requested
+        ), "every new offset is in a requested range"
+    for request in first.run_requests:
+        key = f"{GPS.topic.name}|{request.tags['loom/ranges']}"
+        if request.tags.get("loom/recovery"):  # a stale range of the shared topic
+            assert request.run_key.startswith(key + "|recovery-")
+        else:
+            assert request.run_key == key
+    new_cursor = json.loads(first.cursor)
+    for message in acked:
+        assert new_cursor[str(message.partition)] > message.offset
+    (observation,) = first.asset_events
+    assert observation.asset_key.path == ["gps_data"]
+    assert observation.metadata["lag"].value == 0
+    assert observation.metadata["runs_requested"].value == len(first.run_requests)
+
+    # The runs are never launched (a daemon crash, a run that failed for good).
+    assert pending_within(shared, GPS, ranges_of(acked))
+    assert rows_of(shared, "gps_data", device_id) == []
+
+    time.sleep(1.5)
+    second = tick(GPS, instance, first.cursor)
+    recovery = [r for r in second.run_requests if r.tags.get("loom/recovery") == "true"]
+    assert recovery, "the unlanded ranges are requested again"
+    assert all("|recovery-" in r.run_key for r in recovery)
+    from loom_dagster.definitions import defs  # noqa: PLC0415
+
+    # Run everything the tick asked for (new ranges too): leave nothing pending.
+    for request in second.run_requests:
+        defs.resolve_job_def("land_gps_data").execute_in_process(
+            run_config=request.run_config, instance=instance, tags=request.tags
+        )
+    assert event_ids(shared, "gps_data", device_id) == sorted(
+        uuid.UUID(json.loads(a.value)["event_id"]) for a in acked
+    )
+    assert pending_within(shared, GPS, ranges_of(acked)) == []
+
+
+def test_the_landing_span_links_every_ingest_trace(shared, device_id):
+    fixes = gps_fixes(device_id, 6)
+    acked = produce(shared, GPS.topic.name, as_messages(fixes, traced=True))
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    kafka = KafkaResource(bootstrap_servers=shared.kafka_bootstrap)
+    outcome = land(
+        GPS,
+        ranges_of(acked),
+        clients=Clients(
+            connect=TimescaleResource(database_url=shared.database_url).connect,
+            consumer=lambda: kafka.consumer("loom-landing"),
+            producer=kafka.producer,
+            watermarks=kafka.watermarks,
+        ),
+        settings=LandingSettings(),
+        run_id=f"test-{uuid.uuid4()}",
+        provider=provider,
+        force=True,
+    )
+    assert outcome.total("messages") >= 6
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "land gps_data"
+    linked = {format(link.context.span_id, "016x") for link in span.links}
+    assert {format(i, "016x") for i in range(1, 7)} <= linked
+    assert span.attributes["messaging.destination.name"] == GPS.topic.name
+
+
+def test_audio_bytes_survive_base64_in_kafka(shared, instance, device_id):
+    pcm = bytes(range(256)) * 8
+    chunk = AudioChunk(
+        device_id=device_id, recorded_at=datetime.now(UTC), sample_rate=8000, data=pcm
+    )
+    value = chunk.model_dump_json().encode()
+    assert base64.b64encode(pcm) in value  # bytes travel as base64 in JSON
+    acked = produce(shared, FAMILIES["audio"].topic.name, [(device_id, value, None)])
+    assert land_job(FAMILIES["audio"], ranges_of(acked), instance).success
+    (row,) = rows_of(shared, "audio_chunks", device_id)
+    assert bytes(row["pcm"]) == pcm
+    assert row["duration_s"] == pytest.approx(len(pcm) / 2 / 8000)
+
+
+def test_chunked_upsert_counts_exactly_what_each_range_inserted(shared, device_id):
+    fixes = gps_fixes(device_id, 7, start=datetime(2024, 6, 1, 23, 59, 57, tzinfo=UTC))
+    layout = LAYOUTS["gps"]
+    first, second = OffsetRange(0, 100, 104), OffsetRange(1, 50, 53)
+    outcomes = [RangeOutcome(first), RangeOutcome(second)]
+    rows = [layout.row(f, 0, 100 + i) for i, f in enumerate(fixes[:4])] + [
+        layout.row(f, 1, 50 + i) for i, f in enumerate(fixes[4:])
+    ]
+    again = layout.row(fixes[1], 1, 52)  # a duplicate, in another chunk and range
+    with (
+        psycopg.connect(shared.database_url) as conn,
+        conn.transaction(),
+        Upsert(
+            conn, "gps_data", layout, outcomes, chunk_rows=3, chunk_bytes=250
+        ) as upsert,
+    ):
+        for row in [*rows[:6], again]:
+            upsert.write(row, size=100)  # chunks of 3 rows, or 250 bytes
+    assert [o.rows_inserted for o in outcomes] == [4, 2]
+    assert outcomes[0].touched == {("2024-06-01", device_id), ("2024-06-02", device_id)}
+    assert outcomes[1].touched == {("2024-06-02", device_id)}
+    assert len(rows_of(shared, "gps_data", device_id)) == 6
+
+
+def _upsert_all(database_url, rows, outcome):
+    with (
+        psycopg.connect(database_url) as conn,
+        conn.transaction(),
+        Upsert(conn, "gps_data", LAYOUTS["gps"], [outcome], chunk_rows=2) as upsert,
+    ):
+        for row in rows:
+            upsert.write(row)
+
+
+def test_a_chunk_that_fails_rolls_back_the_chunks_before_it(shared, device_id):
+    layout = LAYOUTS["gps"]
+    rows = [layout.row(f, 0, i) for i, f in enumerate(gps_fixes(device_id, 4))]
+    bad = list(rows[3])
+    bad[layout.columns.index("latitude")] = 91.0  # the table's CHECK refuses it
+    rows[3] = tuple(bad)
+    outcome = RangeOutcome(OffsetRange(0, 0, 4))
+    with pytest.raises(psycopg.errors.CheckViolation):
+        _upsert_all(shared.database_url, rows, outcome)
+    assert rows_of(shared, "gps_data", device_id) == []

@@ -1,0 +1,95 @@
+import uuid
+from datetime import UTC, datetime
+
+from loom_core.contracts import (
+    FAMILIES,
+    AudioChunk,
+    CameraFrame,
+    FrameImage,
+    GpsFix,
+    Screenshot,
+)
+from loom_dagster.landing.rows import LAYOUTS
+
+AT = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+
+
+def test_every_family_has_a_layout_with_one_type_per_column():
+    assert set(LAYOUTS) == set(FAMILIES)
+    for layout in LAYOUTS.values():
+        assert len(layout.columns) == len(layout.types)
+        assert layout.columns[:4] == ["time", "device_id", "event_id", "received_at"]
+        assert layout.columns[-2:] == ["kafka_partition", "kafka_offset"]
+        assert "landed_at" not in layout.columns
+
+
+def test_gps_row_in_column_order():
+    fix = GpsFix(
+        device_id="p",
+        recorded_at=AT,
+        received_at=AT,
+        latitude=1.5,
+        longitude=2.5,
+        accuracy_m=3.0,
+        source="owntracks",
+    )
+    row = LAYOUTS["gps"].row(fix, 2, 99)
+    named = dict(zip(LAYOUTS["gps"].columns, row))
+    assert named["time"] == AT
+    assert named["event_id"] == fix.event_id
+    assert named["latitude"] == 1.5
+    assert named["accuracy_m"] == 3.0
+    assert named["speed_mps"] is None
+    assert named["source"] == "owntracks"
+    assert (named["kafka_partition"], named["kafka_offset"]) == (2, 99)
+
+
+def test_camera_pair_puts_the_mate_in_mate_columns():
+    frame = CameraFrame(
+        device_id="c",
+        recorded_at=AT,
+        images=[
+            FrameImage(camera="front", data=b"F"),
+            FrameImage(camera="back", content_type="image/png", data=b"B"),
+        ],
+        pair_id="p1",
+        pairing="paired",
+    )
+    named = dict(zip(LAYOUTS["camera"].columns, LAYOUTS["camera"].row(frame, 0, 1)))
+    assert (named["camera"], named["image"]) == ("front", b"F")
+    assert (named["mate_camera"], named["mate_content_type"], named["mate_image"]) == (
+        "back",
+        "image/png",
+        b"B",
+    )
+    assert named["pairing"] == "paired"
+
+
+def test_single_camera_frame_has_no_mate():
+    frame = CameraFrame(device_id="c", recorded_at=AT, images=[FrameImage(data=b"F")])
+    named = dict(zip(LAYOUTS["camera"].columns, LAYOUTS["camera"].row(frame, 0, 1)))
+    assert named["mate_image"] is None
+    assert named["mate_camera"] is None
+
+
+def test_audio_row_keeps_pcm_and_duration():
+    chunk = AudioChunk(
+        device_id="m", recorded_at=AT, sample_rate=8000, data=b"\0" * 16000
+    )
+    named = dict(zip(LAYOUTS["audio"].columns, LAYOUTS["audio"].row(chunk, 0, 1)))
+    assert named["pcm"] == b"\0" * 16000
+    assert named["duration_s"] == 1.0
+    assert named["encoding"] == "pcm_s16le"
+
+
+def test_screenshot_row():
+    shot = Screenshot(device_id="s", recorded_at=AT, data=b"PNG", app="term")
+    named = dict(
+        zip(LAYOUTS["screenshot"].columns, LAYOUTS["screenshot"].row(shot, 0, 1))
+    )
+    assert (named["image"], named["app"], named["window_title"]) == (
+        b"PNG",
+        "term",
+        None,
+    )
+    assert isinstance(named["event_id"], uuid.UUID)

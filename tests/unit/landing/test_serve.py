@@ -1,0 +1,114 @@
+import os
+import signal
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from loom_cli import serve
+from loom_core.settings import LoomSettings
+
+
+def test_dagster_database_sits_beside_loom_unless_set(monkeypatch):
+    monkeypatch.delenv("LOOM_DAGSTER_DATABASE_URL", raising=False)
+    settings = LoomSettings(database_url="postgresql://u:p%40ss@db.local:5433/loom")
+    assert (
+        serve.dagster_database_url(settings)
+        == "postgresql://u:p%40ss@db.local:5433/dagster"
+    )
+    monkeypatch.setenv("LOOM_DAGSTER_DATABASE_URL", "postgresql://a@b/c")
+    assert serve.dagster_database_url(settings) == "postgresql://a@b/c"
+
+
+def test_children_get_loom_variables_and_dagster_storage(monkeypatch, tmp_path):
+    monkeypatch.delenv("LOOM_DAGSTER_DATABASE_URL", raising=False)
+    settings = LoomSettings(
+        database_url="postgresql://u:p%40ss@db.local:5433/loom",
+        kafka_bootstrap="127.0.0.1:9999",
+        home=tmp_path,
+    )
+    env = serve.child_env(settings, tmp_path / "dagster")
+    assert env["LOOM_KAFKA_BOOTSTRAP"] == "127.0.0.1:9999"
+    assert env["LOOM_DATABASE_URL"] == settings.database_url
+    assert env["DAGSTER_HOME"] == str(tmp_path / "dagster")
+    assert (env["LOOM_DAGSTER_PG_USER"], env["LOOM_DAGSTER_PG_PASSWORD"]) == (
+        "u",
+        "p@ss",
+    )
+    assert (env["LOOM_DAGSTER_PG_HOST"], env["LOOM_DAGSTER_PG_PORT"]) == (
+        "db.local",
+        "5433",
+    )
+    assert env["LOOM_DAGSTER_PG_DB"] == "dagster"
+
+
+def test_dagster_home_holds_the_repository_instance_config(tmp_path):
+    home = serve.prepare_dagster_home(LoomSettings(home=tmp_path))
+    assert home == tmp_path / "dagster"
+    text = (home / "dagster.yaml").read_text()
+    assert "QueuedRunCoordinator" in text
+    assert "scheme: postgresql+psycopg2" in text
+    assert "run_retries" in text
+
+
+def test_children_run_api_ui_and_daemon_from_this_python():
+    names = [c.name for c in serve.children("pkg.app:make", "127.0.0.1", 8000, 3000)]
+    assert names == ["ingest-api", "dagster-webserver", "dagster-daemon"]
+    api, ui, daemon = serve.children("pkg.app:make", "127.0.0.1", 8000, 3000)
+    assert api.argv[:5] == [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "pkg.app:make",
+    ]
+    assert "8000" in api.argv
+    assert ui.argv[ui.argv.index("-p") + 1] == "3000"
+    assert daemon.argv[1:4] == ["-m", "dagster._daemon", "run"]
+
+
+def test_a_missing_api_module_fails_clearly():
+    with pytest.raises(click.ClickException, match="merge the ingest API branch"):
+        serve._require_app("no_such_pkg.app:create_app")
+
+
+def test_a_taken_port_fails_clearly(monkeypatch):
+    monkeypatch.setattr(serve, "_require_app", lambda _app: None)
+    monkeypatch.setattr(serve, "port_in_use", lambda port, host: port == 3000)
+    result = CliRunner().invoke(serve.serve, [])
+    assert result.exit_code == 1
+    assert "port 3000 for the Dagster UI is taken" in result.output
+
+
+def _sleeper(name):
+    return serve.Child(name, [sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_supervisor_stops_every_child_when_asked():
+    supervisor = serve.Supervisor([_sleeper("a"), _sleeper("b")], dict(os.environ))
+    supervisor.start()
+    pids = [c.process.pid for c in supervisor.members]
+    supervisor.request_stop(signal.SIGTERM, None)
+    assert supervisor.wait() is None
+    supervisor.stop()
+    assert not any(_alive(pid) for pid in pids)
+
+
+def test_supervisor_reports_a_child_that_exits_and_stops_the_rest():
+    quitter = serve.Child("quitter", [sys.executable, "-c", "raise SystemExit(3)"])
+    supervisor = serve.Supervisor([_sleeper("a"), quitter], dict(os.environ))
+    supervisor.start()
+    exited = supervisor.wait()
+    assert exited is quitter
+    assert exited.process.returncode == 3
+    supervisor.stop()
+    assert not _alive(supervisor.members[0].process.pid)
