@@ -14,6 +14,8 @@ import click
 COMMANDS: dict[str, str] = {
     "stack": "loom_cli.stack.cli:stack",
     "lint": "loom_cli.lint:lint",
+    "api": "loom_cli.api:api",
+    "devices": "loom_cli.devices:devices",
 }
 
 

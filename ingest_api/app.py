@@ -1,0 +1,116 @@
+"""The FastAPI app: ``create_app()`` builds one, ``loom api`` serves it with uvicorn.
+
+    uvicorn --factory ingest_api.app:create_app --port 8000
+
+Its connections (Kafka producer, Redis, PostgreSQL key store) live in
+``app.state.services`` for the app's lifespan; routers reach them with ``Depends``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import Response
+from opentelemetry.sdk.trace import TracerProvider
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+
+from ingest_api import errors
+from ingest_api.observability import (
+    Metrics,
+    ObservabilityMiddleware,
+    tracer_from,
+    tracer_provider_for,
+)
+from ingest_api.routes import audio_stream, compat, events, health, uploads
+from ingest_api.services import running
+from ingest_api.settings import IngestSettings
+
+_KEY_IN_URL = re.compile(r"([?&](?:key|api_key)=)[^&\s\"]*", re.IGNORECASE)
+
+
+class RedactKeys(logging.Filter):
+    """Hide ``?key=...`` in access-log lines: API keys never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's arguments with the key values masked."""
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(
+                _KEY_IN_URL.sub(r"\1***", a) if isinstance(a, str) else a for a in args
+            )
+        return True
+
+
+def _redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactKeys) for f in access.filters):
+        access.addFilter(RedactKeys())
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for it
+    limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+    if exc.status_code == 413 and exc.detail == "Content Too Large" and limit:
+        exc = HTTPException(
+            413,
+            f"the request body is over the limit of {limit} bytes "
+            "(LOOM_MAX_BODY_BYTES, LOOM_UPLOAD_CHUNK_MAX_BYTES for upload chunks)",
+        )
+    return await http_exception_handler(request, exc)
+
+
+def create_app(
+    settings: IngestSettings | None = None,
+    *,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """Return a new ingest API.
+
+    Parameters
+    ----------
+    settings
+        Connections and limits; read from ``LOOM_*`` variables when omitted.
+    tracer_provider
+        Where spans go; default: an OTLP exporter when ``otlp_endpoint`` is set,
+        otherwise spans are not recorded (a client's ``traceparent`` still reaches
+        the Kafka headers).
+    """
+    settings = settings or IngestSettings()
+    provider = tracer_provider or tracer_provider_for(
+        settings.otlp_endpoint, settings.service_name
+    )
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with running(settings, metrics, provider) as services:
+            app.state.services = services
+            yield
+
+    app = FastAPI(
+        title="Loom ingest API",
+        version="1.0.0",
+        summary="Devices and tracker apps post raw events; each is acknowledged "
+        "once Kafka has it.",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    errors.install(app)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(
+        ObservabilityMiddleware, metrics=metrics, tracer=tracer_from(provider)
+    )
+    app.include_router(events.router)
+    app.include_router(compat.router)
+    app.include_router(audio_stream.router)
+    app.include_router(uploads.router, max_body_size=settings.upload_chunk_max_bytes)
+    app.include_router(health.router)
+    _redact_access_log()
+    return app

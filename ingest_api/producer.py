@@ -1,0 +1,243 @@
+"""An asyncio face on confluent-kafka's producer: await the broker's acknowledgement.
+
+``produce()`` only queues a message; the delivery report (fired by ``poll()``)
+says whether the broker persisted it. One thread polls; each report resolves the
+awaiting request's future on the event loop. A request is answered 2xx only after
+its report came back without error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from loom_core.kafka import producer_config
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL_S = 0.05
+
+
+class DeliveryError(Exception):
+    """Kafka did not acknowledge a message (unreachable, timed out, refused)."""
+
+
+class MessageTooLargeError(Exception):
+    """The message is larger than the producer or broker accepts."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to produce."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the broker stored a message, and how long the acknowledgement took."""
+
+    topic: str
+    partition: int
+    offset: int
+    latency_s: float
+
+
+class _Batch:
+    """Reports of messages produced together, resolved on the loop in one call."""
+
+    __slots__ = ("future", "loop", "remaining", "results", "started")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, size: int) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[list[Delivery | Exception]] = loop.create_future()
+        self.results: list[Delivery | Exception] = [
+            DeliveryError("not produced")
+        ] * size
+        self.remaining = size
+        self.started = time.monotonic()
+
+    def report(self, index: int, err: KafkaError | None, msg: Message) -> None:
+        """Record one delivery report (runs on the poll thread)."""
+        if err is None:
+            self.results[index] = Delivery(
+                msg.topic(),
+                msg.partition(),
+                msg.offset(),
+                time.monotonic() - self.started,
+            )
+        else:
+            self.results[index] = _failure(err)
+        self.settle()
+
+    def settle(self) -> None:
+        """Count one message as done; resolve the future when all are."""
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.loop.call_soon_threadsafe(self._resolve)
+
+    def _resolve(self) -> None:
+        if not self.future.done():
+            self.future.set_result(self.results)
+
+
+def _failure(err: KafkaError) -> Exception:
+    if err.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+        return MessageTooLargeError(err.str())
+    return DeliveryError(f"Kafka did not acknowledge the event: {err.str()}")
+
+
+class EventProducer:
+    """A durable producer (``loom_core.kafka.producer_config``) usable with await.
+
+    Parameters
+    ----------
+    bootstrap
+        Kafka bootstrap servers.
+    ack_timeout_s
+        How long :meth:`send_many` waits for delivery reports before it gives up
+        (the message may still be delivered later: event ids make that harmless).
+    max_message_bytes
+        Largest message value the producer accepts.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        ack_timeout_s: float = 4.5,
+        max_message_bytes: int = 4_000_000,
+        **overrides: Any,
+    ) -> None:
+        self.config = producer_config(
+            bootstrap,
+            **{
+                "message.max.bytes": max_message_bytes + 64 * 1024,
+                "error_cb": self._on_error,
+                **overrides,
+            },
+        )
+        self.ack_timeout_s = ack_timeout_s
+        self._producer = Producer(self.config)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._broken = threading.Event()
+        self._thread = threading.Thread(
+            target=self._poll_loop, name="kafka-delivery-reports", daemon=True
+        )
+        self._thread.start()
+
+    # -- delivery -------------------------------------------------------------------
+    async def send(self, message: Outgoing) -> Delivery:
+        """Produce one message and return where the broker stored it.
+
+        Raises
+        ------
+        DeliveryError
+            No acknowledgement within the timeout, or an error report.
+        MessageTooLargeError
+            The message is over the size limit.
+        """
+        (result,) = await self.send_many([message])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def send_many(
+        self, messages: Sequence[Outgoing]
+    ) -> list[Delivery | Exception]:
+        """Produce messages together; return a delivery or an exception for each.
+
+        Never raises for a single message's failure: the caller answers per item.
+        """
+        if not messages:
+            return []
+        batch = _Batch(asyncio.get_running_loop(), len(messages))
+        producer = self._current()
+        for index, message in enumerate(messages):
+            self._produce(producer, batch, index, message)
+        try:
+            return await asyncio.wait_for(
+                asyncio.shield(batch.future), self.ack_timeout_s
+            )
+        except TimeoutError:
+            timeout = DeliveryError(
+                f"Kafka did not acknowledge within {self.ack_timeout_s:g} s"
+            )
+            return [
+                timeout if isinstance(r, DeliveryError) else r for r in batch.results
+            ]
+
+    def _produce(
+        self, producer: Producer, batch: _Batch, index: int, message: Outgoing
+    ) -> None:
+        try:
+            producer.produce(
+                message.topic,
+                message.value,
+                message.key,
+                headers=message.headers,
+                on_delivery=lambda err, msg: batch.report(index, err, msg),
+            )
+        except BufferError:
+            batch.results[index] = DeliveryError(
+                "the Kafka producer's queue is full (the broker is slow or down)"
+            )
+            batch.settle()
+        except KafkaException as exc:
+            batch.results[index] = _failure(exc.args[0])
+            batch.settle()
+
+    # -- health ---------------------------------------------------------------------
+    def check(self, timeout_s: float = 2.0) -> None:
+        """Raise unless the broker answers a metadata request (blocking)."""
+        try:
+            self._current().list_topics(timeout=timeout_s)
+        except KafkaException as exc:
+            msg = f"Kafka at {self.config['bootstrap.servers']} is unreachable: {exc}"
+            raise DeliveryError(msg) from None
+
+    # -- lifecycle ------------------------------------------------------------------
+    def close(self, timeout_s: float = 5.0) -> int:
+        """Stop polling and flush; return how many messages were left undelivered."""
+        self._stop.set()
+        self._thread.join(timeout_s)
+        return self._current().flush(timeout_s)
+
+    def _current(self) -> Producer:
+        with self._lock:
+            return self._producer
+
+    def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            if self._broken.is_set():
+                self._replace()
+            self._current().poll(POLL_INTERVAL_S)
+
+    def _replace(self) -> None:
+        # A fatal error (rare for an idempotent producer) leaves the client unusable:
+        # a new one lets the next request succeed once the broker is back. Messages
+        # still queued in the old one fail now instead of at their timeout.
+        old = self._current()
+        with self._lock:
+            self._producer = Producer(self.config)
+        self._broken.clear()
+        old.purge()
+        old.poll(0)
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            log.error("Kafka producer hit a fatal error, replacing it: %s", err.str())
+            self._broken.set()
+        else:
+            log.warning("Kafka: %s", err.str())

@@ -1,0 +1,146 @@
+"""Publishing events: contract model -> Kafka message -> acknowledged result.
+
+Key = ``device_id``, value = the model's JSON (``model_dump_json``; bytes as
+base64), headers = the W3C trace context. An event counts as accepted only when
+the broker's delivery report came back without error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from fastapi import HTTPException
+from opentelemetry.trace import SpanKind, Tracer
+
+from ingest_api.errors import TooLarge, Unavailable
+from ingest_api.observability import Metrics, trace_headers
+from ingest_api.producer import (
+    Delivery,
+    DeliveryError,
+    EventProducer,
+    MessageTooLargeError,
+    Outgoing,
+)
+from loom_core.contracts import DeviceEvent, Family
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An event the broker acknowledged, and where it is."""
+
+    event_id: UUID
+    topic: str
+    partition: int
+    offset: int
+
+    def as_json(self) -> dict[str, object]:
+        """Return the acknowledgement a client gets."""
+        return {
+            "event_id": str(self.event_id),
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+        }
+
+
+class Publisher:
+    """Produce contract events durably and count what happened to them.
+
+    Parameters
+    ----------
+    producer
+        The app's Kafka producer.
+    metrics
+        Where outcomes and delivery latency are counted.
+    tracer
+        Opens a producer span whose context goes into the Kafka headers.
+    max_message_bytes
+        Largest message value; a bigger event gets 413.
+    retry_after_s
+        ``Retry-After`` of the 503 sent when Kafka does not acknowledge.
+    """
+
+    def __init__(
+        self,
+        producer: EventProducer,
+        metrics: Metrics,
+        tracer: Tracer,
+        *,
+        max_message_bytes: int,
+        retry_after_s: int,
+    ) -> None:
+        self.producer = producer
+        self.metrics = metrics
+        self.tracer = tracer
+        self.max_message_bytes = max_message_bytes
+        self.retry_after_s = retry_after_s
+
+    async def publish(self, family: Family, event: DeviceEvent) -> Accepted:
+        """Produce one event; raise the HTTP error a client should get otherwise."""
+        (result,) = await self.publish_many([(family, event)])
+        if isinstance(result, HTTPException):
+            raise result
+        return result
+
+    async def publish_many(
+        self, events: Sequence[tuple[Family, DeviceEvent]]
+    ) -> list[Accepted | HTTPException]:
+        """Produce events together; return an acknowledgement or an error for each."""
+        results: list[Accepted | HTTPException | None] = [None] * len(events)
+        outgoing: list[Outgoing] = []
+        sent: list[int] = []
+        with self.tracer.start_as_current_span(
+            "publish", kind=SpanKind.PRODUCER
+        ) as span:
+            headers = trace_headers()
+            for index, (family, event) in enumerate(events):
+                value = event.model_dump_json().encode()
+                if len(value) > self.max_message_bytes:
+                    results[index] = self._too_large(family, len(value))
+                    continue
+                outgoing.append(
+                    Outgoing(
+                        family.topic.name, event.device_id.encode(), value, headers
+                    )
+                )
+                sent.append(index)
+            deliveries = await self.producer.send_many(outgoing)
+            if span.is_recording():
+                span.set_attribute("messaging.system", "kafka")
+                span.set_attribute("messaging.batch.message_count", len(outgoing))
+                span.set_attribute(
+                    "messaging.destination.name",
+                    sorted({message.topic for message in outgoing}),
+                )
+        for index, delivery in zip(sent, deliveries):
+            family, event = events[index]
+            results[index] = self._outcome(family, event, delivery)
+        return results  # type: ignore[return-value]
+
+    def _outcome(
+        self, family: Family, event: DeviceEvent, delivery: Delivery | Exception
+    ) -> Accepted | HTTPException:
+        if isinstance(delivery, Delivery):
+            self.metrics.events.labels(family.name, "accepted").inc()
+            self.metrics.kafka_delivery_seconds.labels(delivery.topic).observe(
+                delivery.latency_s
+            )
+            return Accepted(
+                event.event_id, delivery.topic, delivery.partition, delivery.offset
+            )
+        if isinstance(delivery, MessageTooLargeError):
+            return self._too_large(family, len(event.model_dump_json()))
+        self.metrics.events.labels(family.name, "failed").inc()
+        reason = str(delivery) if isinstance(delivery, DeliveryError) else "error"
+        return Unavailable(
+            f"{reason}; nothing was stored, retry later", self.retry_after_s
+        )
+
+    def _too_large(self, family: Family, size: int) -> TooLarge:
+        self.metrics.events.labels(family.name, "too_large").inc()
+        return TooLarge(
+            f"the {family.name} event is {size} bytes as JSON, over the limit of "
+            f"{self.max_message_bytes}; send smaller images or audio chunks"
+        )

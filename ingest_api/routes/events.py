@@ -1,0 +1,226 @@
+"""``POST /v1/events/{family}`` (one event) and ``POST /v1/events:batch`` (many).
+
+Every family gets its own route with its own documented body; the answer is 202
+once Kafka acknowledged the event. A batch answers per item, so one bad event does
+not sink the rest.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the per-family body
+# models from the annotations of functions made in a loop.
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, field_errors, one_invalid
+from ingest_api.inputs import (
+    MAX_BATCH,
+    DeviceMismatchError,
+    EventBatch,
+    batch_item_model,
+    input_model,
+    to_event,
+)
+from ingest_api.publish import Accepted
+from ingest_api.services import DeviceId, ServicesDep
+from loom_core.contracts import FAMILIES, CameraFrame, DeviceEvent, Family, utc_now
+
+router = APIRouter(tags=["events"])
+
+
+class EventAck(BaseModel):
+    """An event Kafka acknowledged: its id and where it is stored."""
+
+    event_id: UUID
+    topic: str
+    partition: int
+    offset: int
+
+
+class FrameAck(EventAck):
+    """A camera frame's acknowledgement and how it travelled."""
+
+    pairing: str
+
+
+class ItemResult(BaseModel):
+    """The outcome of one batch item: ``status`` 202 with an ack, or an error."""
+
+    index: int
+    status: int
+    event_id: UUID | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    detail: Any = None
+
+
+class BatchResult(BaseModel):
+    """Per-item outcomes of a batch, in request order."""
+
+    accepted: int
+    rejected: int
+    results: list[ItemResult]
+
+
+def build(
+    family: Family,
+    payload: BaseModel,
+    device_id: str,
+    loc: tuple[str | int, ...] = ("body",),
+) -> DeviceEvent:
+    """Return the contract event of a request payload.
+
+    Raises
+    ------
+    HTTPException
+        403 when the payload names another device.
+    RequestValidationError
+        When a contract check fails (e.g. audio data of an odd length).
+    """
+    try:
+        return to_event(family, payload, device_id, utc_now())
+    except DeviceMismatchError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except ValidationError as exc:
+        raise RequestValidationError(field_errors(exc, loc)) from None
+
+
+def _family_route(family: Family) -> None:
+    model = input_model(family)
+
+    async def post_event(
+        payload: Annotated[model, Body()],  # type: ignore[valid-type]
+        device_id: DeviceId,
+        services: ServicesDep,
+    ) -> JSONResponse:
+        event = build(family, payload, device_id)
+        if isinstance(event, CameraFrame):
+            frame = await services.pairing.submit(event)
+            return JSONResponse(frame.as_json(), status.HTTP_202_ACCEPTED)
+        accepted = await services.publisher.publish(family, event)
+        return JSONResponse(accepted.as_json(), status.HTTP_202_ACCEPTED)
+
+    camera = family.name == "camera"
+    router.add_api_route(
+        f"/v1/events/{family.name}",
+        post_event,
+        methods=["POST"],
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=FrameAck if camera else EventAck,
+        responses={**AUTH, **INVALID, **UNAVAILABLE},
+        summary=f"Post one {family.name} event",
+        description=(family.model.__doc__ or "").strip()
+        + f"\n\nProduced to `{family.topic.name}` once Kafka acknowledges it.",
+        operation_id=f"post_{family.name}_event",
+        name=f"post_{family.name}_event",
+    )
+
+
+for _family in FAMILIES.values():
+    _family_route(_family)
+
+
+@router.post(
+    "/v1/events/{family}",
+    status_code=status.HTTP_404_NOT_FOUND,
+    responses={404: {"description": "There is no such event family"}},
+    summary="Unknown event families",
+)
+async def unknown_family(family: str) -> None:
+    """Answer 404 naming the families that exist."""
+    known = ", ".join(sorted(FAMILIES))
+    raise HTTPException(
+        status.HTTP_404_NOT_FOUND,
+        f"unknown event family {family!r}; known families: {known}",
+    )
+
+
+def _batch_event(
+    index: int, item: object, device_id: str
+) -> tuple[Family, DeviceEvent]:
+    loc = ("body", "events", index)
+    if not isinstance(item, dict):
+        raise one_invalid(loc, "each event is a JSON object with a 'family'")
+    name = item.get("family")
+    if name not in FAMILIES:
+        known = ", ".join(sorted(FAMILIES))
+        raise one_invalid([*loc, "family"], f"must be one of: {known}")
+    family = FAMILIES[name]
+    try:
+        payload = batch_item_model(family).model_validate(item)
+    except ValidationError as exc:
+        raise RequestValidationError(field_errors(exc, loc)) from None
+    event = build(family, payload, device_id, loc)
+    if isinstance(event, CameraFrame):
+        if len(event.images) == 1 and event.pair_id is not None:
+            raise one_invalid(
+                [*loc, "pair_id"],
+                "frames are paired by POST /v1/events/camera; in a batch send both "
+                "images of a pair in one event's 'images'",
+            )
+        if len(event.images) == 2:
+            event = event.model_copy(update={"pairing": "paired"})
+    return family, event
+
+
+def _item_error(index: int, exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, RequestValidationError):
+        return {"index": index, "status": 422, "detail": list(exc.errors())}
+    assert isinstance(exc, HTTPException)  # noqa: S101 - the only other kind
+    return {"index": index, "status": exc.status_code, "detail": exc.detail}
+
+
+@router.post(
+    "/v1/events:batch",
+    response_model=BatchResult,
+    responses={
+        **AUTH,
+        **INVALID,
+        **UNAVAILABLE,
+        207: {"model": BatchResult, "description": "Some items were not accepted"},
+    },
+    summary=f"Post up to {MAX_BATCH} events of any families",
+)
+async def post_batch(
+    batch: Annotated[EventBatch, Body()],  # type: ignore[valid-type]
+    device_id: DeviceId,
+    services: ServicesDep,
+) -> JSONResponse:
+    """Validate and produce each event on its own; answer per item.
+
+    200 when all were accepted, 207 when some were not (each result says why),
+    503 with ``Retry-After`` when Kafka acknowledged none of them.
+    """
+    results: list[dict[str, Any] | None] = [None] * len(batch.events)
+    ready: list[tuple[int, Family, DeviceEvent]] = []
+    for index, item in enumerate(batch.events):
+        try:
+            family, event = _batch_event(index, item, device_id)
+        except (HTTPException, RequestValidationError) as exc:
+            results[index] = _item_error(index, exc)
+        else:
+            ready.append((index, family, event))
+    outcomes = await services.publisher.publish_many([(f, e) for _, f, e in ready])
+    for (index, _, _), outcome in zip(ready, outcomes):
+        if isinstance(outcome, Accepted):
+            results[index] = {"index": index, "status": 202, **outcome.as_json()}
+        else:
+            results[index] = _item_error(index, outcome)
+    accepted = sum(r is not None and r["status"] == 202 for r in results)
+    body = {
+        "accepted": accepted,
+        "rejected": len(results) - accepted,
+        "results": results,
+    }
+    if accepted == len(results):
+        return JSONResponse(body, status.HTTP_200_OK)
+    unavailable = [r for r in results if r is not None and r["status"] == 503]
+    if accepted == 0 and len(unavailable) == len(results):
+        retry_after = str(services.settings.retry_after_seconds)
+        return JSONResponse(body, 503, headers={"Retry-After": retry_after})
+    return JSONResponse(body, status.HTTP_207_MULTI_STATUS)
