@@ -56,7 +56,10 @@ def one_invalid(loc: Sequence[str | int], msg: str) -> RequestValidationError:
 
 
 def _trim(error: dict[str, Any]) -> dict[str, Any]:
-    return {key: error[key] for key in ("loc", "msg", "type") if key in error}
+    trimmed = {key: error[key] for key in ("loc", "msg", "type") if key in error}
+    if error.get("type") == "json_invalid" and "error" in error.get("ctx", {}):
+        trimmed["msg"] = f"the body is not valid JSON: {error['ctx']['error']}"
+    return trimmed
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

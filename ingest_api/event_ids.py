@@ -7,7 +7,7 @@ makes every retry and every replay land once.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID, uuid5
 
 # A fixed namespace for Loom's UUIDv5 ids (never change it: ids would change).
@@ -15,7 +15,7 @@ NAMESPACE = UUID("6c6f6f6d-0000-5000-8000-696e67657374")
 
 
 def _isoformat(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def app_point_id(device_id: str, recorded_at: datetime, source: str) -> UUID:

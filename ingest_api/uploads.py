@@ -240,9 +240,8 @@ class UploadStore:
             f"no upload {file_id!r} for this device; start one with POST /v1/uploads",
         )
 
-    @staticmethod
-    def _expired(file_id: str) -> HTTPException:
+    def _expired(self, file_id: str) -> HTTPException:
         return HTTPException(
             status.HTTP_410_GONE,
-            f"upload {file_id!r} expired (no chunk for 5 minutes); start a new one",
+            f"upload {file_id!r} expired (no chunk for {self.ttl_s} s); start a new one",
         )

@@ -2,7 +2,7 @@
 
 Classic form: GET or POST, query or form ``id``, ``lat``, ``lon`` (or
 ``location=lat,lon``), ``timestamp`` (epoch s, epoch ms or ISO), ``speed`` in
-knots, ``bearing`` (or ``heading``), ``altitude``, ``accuracy``, ``batt`` (percent).
+knots (or ``spd`` in m/s, for the OsmAnd app's own placeholder), ``bearing`` (or ``heading``), ``altitude``, ``accuracy``, ``batt`` (percent).
 Traccar Client 9+ posts JSON instead: ``{"device_id", "location": {"timestamp",
 "coords": {...}, "battery": {"level": 0-1}}}`` with speed in m/s.
 """
@@ -60,6 +60,7 @@ class OsmAndPoint(AppMessage):
     lon: Number
     timestamp: Time
     speed: Knots = None
+    spd: Speed = Field(default=None, description="m/s, for OsmAnd's {5} placeholder")
     bearing: Known = None
     heading: Known = None
     altitude: OptionalNumber = None
@@ -104,10 +105,17 @@ class TraccarLocation(AppMessage):
 
 
 class TraccarMessage(AppMessage):
-    """The JSON form of Traccar Client 9 and later."""
+    """The JSON form of Traccar Client 9 and later: one location."""
 
     device_id: str | None = None
-    location: TraccarLocation | list[TraccarLocation]
+    location: TraccarLocation
+
+
+class TraccarBatch(AppMessage):
+    """The JSON form with a list of locations (sent after being offline)."""
+
+    device_id: str | None = None
+    location: list[TraccarLocation]
 
 
 def is_traccar_json(body: object) -> bool:
@@ -135,7 +143,7 @@ def points(
                 "longitude": point.lon,
                 "accuracy_m": point.accuracy,
                 "altitude_m": point.altitude,
-                "speed_mps": point.speed,
+                "speed_mps": point.speed if point.speed is not None else point.spd,
                 "battery_level": point.batt,
                 "bearing_deg": bearing,
             },
@@ -154,10 +162,9 @@ def traccar_points(body: object) -> list[Point]:
     fastapi.exceptions.RequestValidationError
         Naming the field that is missing or wrong.
     """
-    message: TraccarMessage = parse(TraccarMessage, body)
-    locations = (
-        message.location if isinstance(message.location, list) else [message.location]
-    )
+    batch = isinstance(body, dict) and isinstance(body.get("location"), list)
+    message = parse(TraccarBatch if batch else TraccarMessage, body)
+    locations = message.location if batch else [message.location]
     return [
         Point(
             recorded_at=location.timestamp,
