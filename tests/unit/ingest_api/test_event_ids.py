@@ -1,0 +1,50 @@
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from ingest_api import event_ids
+
+T = datetime(2024, 5, 1, 12, tzinfo=UTC)
+
+
+def test_app_point_id_is_stable_for_a_replayed_point():
+    first = event_ids.app_point_id("phone", T, "owntracks")
+    assert first == event_ids.app_point_id("phone", T, "owntracks")
+    assert first.version == 5
+
+
+def test_app_point_id_differs_by_device_time_and_app():
+    base = event_ids.app_point_id("phone", T, "owntracks")
+    others = {
+        event_ids.app_point_id("tablet", T, "owntracks"),
+        event_ids.app_point_id("phone", T + timedelta(microseconds=1), "owntracks"),
+        event_ids.app_point_id("phone", T, "gpslogger"),
+    }
+    assert base not in others
+    assert len(others) == 3
+
+
+def test_app_point_id_ignores_how_the_time_was_written():
+    other_zone = T.astimezone(datetime.now().astimezone().tzinfo)
+    assert event_ids.app_point_id("p", other_zone, "x") == event_ids.app_point_id(
+        "p", T, "x"
+    )
+
+
+def test_content_id_changes_with_any_part():
+    base = event_ids.content_id("p", "gps", '{"a":1}')
+    assert base == event_ids.content_id("p", "gps", '{"a":1}')
+    assert base != event_ids.content_id("p", "gps", '{"a":2}')
+    assert base != event_ids.content_id("p", "steps", '{"a":1}')
+    assert base != event_ids.content_id("q", "gps", '{"a":1}')
+
+
+def test_chunk_and_frame_ids_are_positional_and_distinct():
+    assert event_ids.chunk_id("p", "s", 0) == event_ids.chunk_id("p", "s", 0)
+    assert event_ids.chunk_id("p", "s", 0) != event_ids.chunk_id("p", "s", 1)
+    assert event_ids.chunk_id("p", "f", 0) != event_ids.frame_id("p", "f", 0)
+
+
+def test_pair_id_does_not_depend_on_arrival_order():
+    a, b = uuid4(), uuid4()
+    assert event_ids.pair_id_of(a, b) == event_ids.pair_id_of(b, a)
+    assert event_ids.pair_id_of(a, b) not in {a, b}
