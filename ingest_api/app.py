@@ -13,16 +13,21 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import Response
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from opentelemetry.sdk.trace import TracerProvider
-from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.datastructures import Headers
 
 from ingest_api import errors
+from ingest_api.errors import TooLarge
 from ingest_api.observability import (
+    ASGIApp,
+    Message,
     Metrics,
     ObservabilityMiddleware,
+    Receive,
+    Scope,
+    Send,
     tracer_from,
     tracer_provider_for,
 )
@@ -52,16 +57,46 @@ def _redact_access_log() -> None:
         access.addFilter(RedactKeys())
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for it
-    limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
-    if exc.status_code == 413 and exc.detail == "Content Too Large" and limit:
-        exc = HTTPException(
-            413,
-            f"the request body is over the limit of {limit} bytes "
-            "(LOOM_MAX_BODY_BYTES, LOOM_UPLOAD_CHUNK_MAX_BYTES for upload chunks)",
-        )
-    return await http_exception_handler(request, exc)
+class BodyLimit:
+    """Answer 413 (JSON, naming the limit) to bodies over the configured size.
+
+    Upload chunks (``PUT /v1/uploads/...``) have their own, larger limit. A
+    declared ``Content-Length`` is refused before reading; a chunked body is
+    counted as it streams.
+    """
+
+    def __init__(self, app: ASGIApp, default: int, uploads: int) -> None:
+        self.app = app
+        self.default = default
+        self.uploads = uploads
+
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        if scope["method"] == "PUT" and scope["path"].startswith("/v1/uploads/"):
+            return self.uploads, "LOOM_UPLOAD_CHUNK_MAX_BYTES"
+        return self.default, "LOOM_MAX_BODY_BYTES"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse or count the body, then run the app."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, setting = self._limit(scope)
+        detail = f"the request body is over the limit of {limit} bytes ({setting})"
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await JSONResponse({"detail": detail}, 413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise TooLarge(detail)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def create_app(
@@ -98,19 +133,22 @@ def create_app(
         summary="Devices and tracker apps post raw events; each is acknowledged "
         "once Kafka has it.",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.metrics = metrics
     errors.install(app)
-    app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        uploads=settings.upload_chunk_max_bytes,
+    )
     app.add_middleware(
         ObservabilityMiddleware, metrics=metrics, tracer=tracer_from(provider)
     )
     app.include_router(events.router)
     app.include_router(compat.router)
     app.include_router(audio_stream.router)
-    app.include_router(uploads.router, max_body_size=settings.upload_chunk_max_bytes)
+    app.include_router(uploads.router)
     app.include_router(health.router)
     _redact_access_log()
     return app
