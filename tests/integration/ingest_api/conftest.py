@@ -109,3 +109,54 @@ def value(message: Message) -> dict:
 def headers(message: Message) -> dict[str, bytes]:
     """The headers of a message as a dict."""
     return dict(message.headers() or [])
+
+
+def watermarks(bootstrap: str, topic: str) -> dict[int, int]:
+    """Return the next offset of every partition of ``topic`` (read from there)."""
+    consumer = Consumer(
+        consumer_config(bootstrap, f"test-marks-{uuid.uuid4().hex[:8]}")
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in partitions
+        }
+    finally:
+        consumer.close()
+
+
+def read_new(
+    bootstrap: str,
+    topic: str,
+    since: dict[int, int],
+    device_id: str,
+    timeout_s: float = READ_TIMEOUT_S,
+) -> list[dict]:
+    """Return the values of ``device_id``'s messages written after ``since``.
+
+    For answers that do not say where the events went (OwnTracks answers ``[]``):
+    reads every partition up to its current end, so it sees everything the
+    acknowledged requests produced; other tests' messages are skipped by key.
+    """
+    until = watermarks(bootstrap, topic)
+    pending = {p for p, end in until.items() if end > since.get(p, 0)}
+    consumer = Consumer(consumer_config(bootstrap, f"test-new-{uuid.uuid4().hex[:8]}"))
+    consumer.assign([TopicPartition(topic, p, since.get(p, 0)) for p in pending])
+    mine: list[Message] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while pending and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error() is not None:
+                continue
+            if message.offset() < until[message.partition()]:
+                if message.key() == device_id.encode():
+                    mine.append(message)
+                if message.offset() == until[message.partition()] - 1:
+                    pending.discard(message.partition())
+    finally:
+        consumer.close()
+    assert not pending, f"could not read {topic} partitions {pending} to their end"
+    mine.sort(key=lambda m: (m.timestamp()[1], m.partition(), m.offset()))
+    return [value(m) for m in mine]
