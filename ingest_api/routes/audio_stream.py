@@ -4,8 +4,10 @@ Protocol (also in docs/ingest-api.md):
 
 - Connect with the API key (header, or ``?key=`` where a browser cannot set one)
   and optional ``sample_rate`` (default 16000), ``stream_id``, ``sequence`` and
-  ``recorded_at`` (time of the first sample; default: now). A resumed stream passes
-  the ``stream_id``, next ``sequence`` and its ``recorded_at`` again.
+  ``recorded_at`` (time of the first sample sent on this connection; default:
+  now). To resume after a drop, pass the same ``stream_id``, the next
+  ``sequence`` and, as ``recorded_at``, the last ack's ``recorded_at`` plus its
+  ``duration_s``.
 - The server says ``{"type": "ready", ...}``, then the client sends binary frames of
   PCM16 little-endian mono, or text frames ``{"data": "<base64>"}``.
 - Each full chunk (``LOOM_AUDIO_CHUNK_SECONDS``) is produced to Kafka, then
@@ -26,7 +28,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, WebSocket, status
+from fastapi import APIRouter, HTTPException, WebSocket
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.websockets import WebSocketDisconnect
@@ -117,7 +119,7 @@ class AudioStream:
             params.stream_id,
             params.sample_rate,
             params.recorded_at or utc_now(),
-            params.sequence,
+            sequence=params.sequence,
         )
         self.acked_bytes = 0
 
@@ -212,6 +214,3 @@ async def stream_audio(websocket: WebSocket) -> None:
         pass
     finally:
         services.metrics.audio_streams.dec()
-
-
-__all__ = ["router", "status"]
