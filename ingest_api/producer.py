@@ -23,6 +23,9 @@ from loom_core.kafka import producer_config
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.05
+# While every broker is known to be down, answer sooner than the full ack timeout:
+# devices get their 503 quickly instead of holding connections open.
+DOWN_ACK_TIMEOUT_S = 1.0
 
 
 class DeliveryError(Exception):
@@ -123,7 +126,10 @@ class EventProducer:
             bootstrap,
             **{
                 "message.max.bytes": max_message_bytes + 64 * 1024,
+                # Reconnect within a second once a broker is back (default: 10 s).
+                "reconnect.backoff.max.ms": 1000,
                 "error_cb": self._on_error,
+                "logger": log,  # librdkafka's own log lines, through logging
                 **overrides,
             },
         )
@@ -132,6 +138,7 @@ class EventProducer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._broken = threading.Event()
+        self._brokers_down = threading.Event()
         self._thread = threading.Thread(
             target=self._poll_loop, name="kafka-delivery-reports", daemon=True
         )
@@ -166,17 +173,22 @@ class EventProducer:
         producer = self._current()
         for index, message in enumerate(messages):
             self._produce(producer, batch, index, message)
+        wait_s = self.ack_timeout_s
+        if self._brokers_down.is_set():
+            wait_s = min(wait_s, DOWN_ACK_TIMEOUT_S)
         try:
-            return await asyncio.wait_for(
-                asyncio.shield(batch.future), self.ack_timeout_s
-            )
+            results = await asyncio.wait_for(asyncio.shield(batch.future), wait_s)
         except TimeoutError:
             timeout = DeliveryError(
-                f"Kafka did not acknowledge within {self.ack_timeout_s:g} s"
+                f"Kafka did not acknowledge within {wait_s:g} s"
+                + (" (no broker is reachable)" if self._brokers_down.is_set() else "")
             )
             return [
                 timeout if isinstance(r, DeliveryError) else r for r in batch.results
             ]
+        if any(isinstance(r, Delivery) for r in results):
+            self._brokers_down.clear()
+        return results
 
     def _produce(
         self, producer: Producer, batch: _Batch, index: int, message: Outgoing
@@ -236,6 +248,8 @@ class EventProducer:
         old.poll(0)
 
     def _on_error(self, err: KafkaError) -> None:
+        if err.code() == KafkaError._ALL_BROKERS_DOWN:  # noqa: SLF001 - public code
+            self._brokers_down.set()
         if err.fatal():
             log.error("Kafka producer hit a fatal error, replacing it: %s", err.str())
             self._broken.set()
