@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 
 from ingest_api import errors
 from ingest_api.errors import TooLarge
@@ -99,6 +103,41 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+_UNPARSABLE = "There was an error parsing the body"  # FastAPI's words, e.g. bad UTF-8
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Answer a body FastAPI cannot decode like any malformed JSON: 422."""
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for it
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE:
+        error = {
+            "loc": ["body"],
+            "msg": "the body is not UTF-8 JSON",
+            "type": "json_invalid",
+        }
+        return JSONResponse({"detail": [error]}, 422)
+    return await http_exception_handler(request, exc)
+
+
+def _one_operation_id_per_method(app: FastAPI) -> None:
+    """Give a route that serves GET and POST (tracker apps) an id per method."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Duplicate Operation ID")
+                schema = generate()
+            for operations in schema["paths"].values():
+                ids = {operation["operationId"] for operation in operations.values()}
+                if len(operations) > 1 and len(ids) == 1:
+                    for method, operation in operations.items():
+                        operation["operationId"] += f"_{method}"
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(
     settings: IngestSettings | None = None,
     *,
@@ -137,6 +176,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     errors.install(app)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
@@ -150,5 +190,6 @@ def create_app(
     app.include_router(audio_stream.router)
     app.include_router(uploads.router)
     app.include_router(health.router)
+    _one_operation_id_per_method(app)
     _redact_access_log()
     return app

@@ -22,7 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.requests import HTTPConnection
 
-from ingest_api.auth import KeyStore, authenticate
+from ingest_api.auth import KeyStore, authenticated_device
 from ingest_api.observability import Metrics, tracer_from
 from ingest_api.pairing import CameraPairing
 from ingest_api.producer import EventProducer
@@ -119,5 +119,5 @@ def get_services(conn: HTTPConnection) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-DeviceId = Annotated[str, Depends(authenticate)]
+DeviceId = Annotated[str, Depends(authenticated_device)]
 """The id of the device whose API key the request carries."""

@@ -142,15 +142,14 @@ def _params_route(path: str, summary: str, parse: Parser) -> None:
         )
 
     endpoint.__doc__ = summary
-    for method in ("GET", "POST"):
-        router.add_api_route(
-            path,
-            endpoint,
-            methods=[method],
-            responses=RESPONSES,
-            summary=summary,
-            operation_id=f"{method.lower()}_compat_{path.strip('/')}",
-        )
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["GET", "POST"],
+        responses=RESPONSES,
+        summary=summary,
+        operation_id=f"compat_{path.strip('/')}",
+    )
 
 
 def _gpslogger(params: dict[str, Any], loc: tuple[str, ...]) -> tuple[str, list[Point]]:

@@ -147,7 +147,7 @@ def _batch_event(
     if not isinstance(item, dict):
         raise one_invalid(loc, "each event is a JSON object with a 'family'")
     name = item.get("family")
-    if name not in FAMILIES:
+    if not isinstance(name, str) or name not in FAMILIES:
         known = ", ".join(sorted(FAMILIES))
         raise one_invalid([*loc, "family"], f"must be one of: {known}")
     family = FAMILIES[name]
@@ -183,6 +183,7 @@ def _item_error(index: int, exc: Exception) -> dict[str, Any]:
         **INVALID,
         **UNAVAILABLE,
         207: {"model": BatchResult, "description": "Some items were not accepted"},
+        422: {"description": "Malformed body, or no item was valid (per-item results)"},
     },
     summary=f"Post up to {MAX_BATCH} events of any families",
 )
@@ -194,7 +195,8 @@ async def post_batch(
     """Validate and produce each event on its own; answer per item.
 
     200 when all were accepted, 207 when some were not (each result says why),
-    503 with ``Retry-After`` when Kafka acknowledged none of them.
+    503 with ``Retry-After`` when Kafka acknowledged none of them, 422 when none
+    was valid. The body has a result per item in every case.
     """
     results: list[dict[str, Any] | None] = [None] * len(batch.events)
     ready: list[tuple[int, Family, DeviceEvent]] = []
@@ -217,10 +219,19 @@ async def post_batch(
         "rejected": len(results) - accepted,
         "results": results,
     }
-    if accepted == len(results):
-        return JSONResponse(body, status.HTTP_200_OK)
-    unavailable = [r for r in results if r is not None and r["status"] == 503]
-    if accepted == 0 and len(unavailable) == len(results):
+    return JSONResponse(body, *_batch_status(results, services))
+
+
+def _batch_status(
+    results: list[dict[str, Any]], services: ServicesDep
+) -> tuple[int, dict[str, str] | None]:
+    """200 all accepted, 503 none for want of Kafka, 422 none at all, else 207."""
+    statuses = {r["status"] for r in results}
+    if statuses == {202}:
+        return status.HTTP_200_OK, None
+    if statuses == {503}:
         retry_after = str(services.settings.retry_after_seconds)
-        return JSONResponse(body, 503, headers={"Retry-After": retry_after})
-    return JSONResponse(body, status.HTTP_207_MULTI_STATUS)
+        return status.HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": retry_after}
+    if 202 not in statuses and 503 not in statuses:
+        return status.HTTP_422_UNPROCESSABLE_CONTENT, None
+    return status.HTTP_207_MULTI_STATUS, None

@@ -73,7 +73,17 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics (ingest_api_*)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (ingest_api_*)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(services: ServicesDep) -> Response:
     """Expose the app's metrics in the Prometheus text format."""
     return Response(

@@ -195,6 +195,13 @@ def test_nan_and_malformed_json_get_422(client, device):
     )
     assert broken.status_code == 422
     assert "not valid JSON" in broken.json()["detail"][0]["msg"]
+    not_utf8 = client.post(
+        "/v1/events/gps",
+        content=b"\xff\xfe{",
+        headers={**device.headers, "content-type": "application/json"},
+    )
+    assert not_utf8.status_code == 422
+    assert not_utf8.json()["detail"][0]["loc"] == ["body"]
 
 
 def test_an_unknown_family_is_404_with_the_list(client, device):
@@ -296,3 +303,15 @@ def test_a_revoked_key_is_refused_at_once_despite_the_cache(client, settings):
     # NOTIFY is delivered on commit; at most a request or two can race it.
     assert statuses[-1] == 401
     assert len(statuses) <= 3
+
+
+@pytest.mark.parametrize("family", [{}, [], 5, None])
+def test_a_batch_item_whose_family_is_not_a_name(client, device, family):
+    # Found by schemathesis: an unhashable family once raised a TypeError (500).
+    response = client.post(
+        "/v1/events:batch",
+        json={"events": [{"family": family}]},
+        headers=device.headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["results"][0]["detail"][0]["loc"][-1] == "family"
