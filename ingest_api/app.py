@@ -23,6 +23,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 
 from ingest_api import errors
+from ingest_api.auth import SECURITY_SCHEMES
 from ingest_api.errors import TooLarge
 from ingest_api.observability import (
     ASGIApp,
@@ -119,8 +120,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
-def _one_operation_id_per_method(app: FastAPI) -> None:
-    """Give a route that serves GET and POST (tracker apps) an id per method."""
+def _complete_openapi(app: FastAPI) -> None:
+    """Finish the schema FastAPI generates.
+
+    Operations that need a key (those documenting a 401) list the ways to send
+    one (see :data:`~ingest_api.auth.SECURITY_SCHEMES`), and a route serving both
+    GET and POST (the tracker apps) gets an operation id per method.
+    """
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -128,7 +134,13 @@ def _one_operation_id_per_method(app: FastAPI) -> None:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Duplicate Operation ID")
                 schema = generate()
+            components = schema.setdefault("components", {})
+            components["securitySchemes"] = SECURITY_SCHEMES
+            any_scheme = [{name: []} for name in SECURITY_SCHEMES]
             for operations in schema["paths"].values():
+                for operation in operations.values():
+                    if "401" in operation.get("responses", {}):  # it needs a key
+                        operation["security"] = any_scheme
                 ids = {operation["operationId"] for operation in operations.values()}
                 if len(operations) > 1 and len(ids) == 1:
                     for method, operation in operations.items():
@@ -190,6 +202,6 @@ def create_app(
     app.include_router(audio_stream.router)
     app.include_router(uploads.router)
     app.include_router(health.router)
-    _one_operation_id_per_method(app)
+    _complete_openapi(app)
     _redact_access_log()
     return app

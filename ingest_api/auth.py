@@ -16,12 +16,10 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Annotated, Any
 
 import psycopg
-from fastapi import HTTPException, Security, status
-from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPBasic, HTTPBearer
-from starlette.requests import HTTPConnection, Request
+from fastapi import HTTPException, status
+from starlette.requests import HTTPConnection
 
 from ingest_api import keys, registry
 from ingest_api.errors import Unavailable
@@ -206,27 +204,21 @@ async def authenticate(conn: HTTPConnection) -> str:
     return device_id
 
 
-# The ways of sending a key, declared for OpenAPI (/docs has an "Authorize" button);
-# :func:`authenticate` reads them itself, so WebSockets share the same rules.
-_SCHEMES = (
-    HTTPBearer(auto_error=False, description="The device's API key"),
-    APIKeyHeader(name="X-API-Key", auto_error=False),
-    HTTPBasic(
-        auto_error=False,
-        description="User name: the device id (or empty); password: the API key",
-    ),
-    APIKeyQuery(
-        name="key", auto_error=False, description="For apps that only set a URL"
-    ),
-)
-
-
-async def authenticated_device(
-    request: Request,
-    _bearer: Annotated[Any, Security(_SCHEMES[0])] = None,
-    _header: Annotated[Any, Security(_SCHEMES[1])] = None,
-    _basic: Annotated[Any, Security(_SCHEMES[2])] = None,
-    _query: Annotated[Any, Security(_SCHEMES[3])] = None,
-) -> str:
-    """Return the device of the request's key (a FastAPI dependency)."""
-    return await authenticate(request)
+# The ways of sending a key, as OpenAPI security schemes (/docs gets an "Authorize"
+# button). Declared in the schema only: :func:`authenticate` reads the request
+# itself, once, so a request pays for one dependency and WebSockets share the rules.
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "The API key"},
+    "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "basic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "User name: the device id (or empty); password: the API key",
+    },
+    "apiKeyQuery": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "key",
+        "description": "For apps that can only set a URL",
+    },
+}

@@ -8,6 +8,7 @@ makes every retry and every replay land once.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from hashlib import sha1
 from uuid import UUID, uuid5
 
 # A fixed namespace for Loom's UUIDv5 ids (never change it: ids would change).
@@ -27,13 +28,16 @@ def app_point_id(device_id: str, recorded_at: datetime, source: str) -> UUID:
     return uuid5(NAMESPACE, f"app|{device_id}|{_isoformat(recorded_at)}|{source}")
 
 
-def content_id(device_id: str, family: str, content: str) -> UUID:
+def content_id(device_id: str, family: str, content: bytes) -> UUID:
     """Return the id of a native event that came without one.
 
     ``content`` is the event's canonical JSON (without ids), so a retried POST of
     the same event is the same event, and two different events never share an id.
+    (``uuid5`` spelled out: the content is bytes already, no str round trip.)
     """
-    return uuid5(NAMESPACE, f"content|{device_id}|{family}|{content}")
+    name = f"content|{device_id}|{family}|".encode() + content
+    digest = sha1(NAMESPACE.bytes + name, usedforsecurity=False).digest()
+    return UUID(bytes=digest[:16], version=5)
 
 
 def chunk_id(device_id: str, stream_id: str, sequence: int) -> UUID:

@@ -9,12 +9,22 @@ models, so a field is declared in one place only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
 
 from ingest_api.event_ids import content_id
 from loom_core.contracts import FAMILIES, DeviceEvent, Family
@@ -97,24 +107,110 @@ EventBatch = _batch_model()
 
 
 def to_event(
-    family: Family, payload: BaseModel, device_id: str, received_at: datetime
+    family: Family, data: dict[str, Any], device_id: str, received_at: datetime
 ) -> DeviceEvent:
-    """Return the contract event for a validated request ``payload``.
+    """Return the contract event for the fields a client sent (``family`` aside).
 
     Raises
     ------
     DeviceMismatchError
-        When the payload names another device than ``device_id``.
+        When the data names another device than ``device_id``.
     pydantic.ValidationError
-        When the contract's own checks (e.g. whole audio samples) fail.
+        When a field breaks the contract or is one the ingress sets.
     """
-    data = payload.model_dump(exclude_unset=True, exclude={"family"})
-    named = data.pop("device_id", None)
+    (event,) = to_events(family, [data], device_id, received_at)
+    if isinstance(event, Exception):
+        raise event
+    return event
+
+
+def to_events(
+    family: Family,
+    items: Sequence[dict[str, Any]],
+    device_id: str,
+    received_at: datetime,
+) -> list[DeviceEvent | DeviceMismatchError | ValidationError]:
+    """Return the contract event, or why there is none, for each item of a family.
+
+    Validates with the contract model itself, all items in one call (the common
+    case of a batch is all valid). An item without an ``event_id`` gets one
+    derived from the validated event, so equal events written differently (e.g.
+    in another time zone) get the same id.
+    """
+    results: list[DeviceEvent | DeviceMismatchError | ValidationError | None]
+    results = [None] * len(items)
+    ready: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for position, data in enumerate(items):
+        try:
+            ready.append(_stamped(family, data, device_id, received_at))
+        except (DeviceMismatchError, ValidationError) as exc:
+            results[position] = exc
+        else:
+            positions.append(position)
+    for position, event in zip(positions, _validate(family, ready)):
+        if isinstance(event, DeviceEvent) and event.event_id == _PENDING_ID:
+            content = event.__pydantic_serializer__.to_json(event, exclude=_NOT_CONTENT)
+            event.event_id = content_id(device_id, family.name, content)
+        results[position] = event
+    return results  # type: ignore[return-value]
+
+
+_PENDING_ID = UUID(int=0)  # replaced by the derived id once the event is valid
+_NOT_CONTENT = frozenset({"event_id", "received_at"})
+
+
+def _stamped(
+    family: Family, data: dict[str, Any], device_id: str, received_at: datetime
+) -> dict[str, Any]:
+    decided = STAMPED | DECIDED.get(family.name, frozenset())
+    if not decided.isdisjoint(data):
+        raise _set_by_ingress(family, sorted(decided.intersection(data)))
+    named = data.get("device_id")
     if named is not None and named != device_id:
         raise DeviceMismatchError(named, device_id)
-    if data.get("event_id") is None:
-        content = payload.model_dump_json(exclude={"event_id", "device_id", "family"})
-        data["event_id"] = content_id(device_id, family.name, content)
-    data["device_id"] = device_id
-    data["received_at"] = received_at
-    return family.model.model_validate(data)
+    return {
+        **data,
+        "device_id": device_id,
+        "received_at": received_at,
+        "event_id": data.get("event_id") or _PENDING_ID,
+    }
+
+
+@cache
+def _adapter(family: Family) -> TypeAdapter[list[DeviceEvent]]:
+    return TypeAdapter(list[family.model])  # type: ignore[name-defined]
+
+
+def _validate(
+    family: Family, ready: list[dict[str, Any]]
+) -> list[DeviceEvent | ValidationError]:
+    if not ready:
+        return []
+    try:
+        return list(_adapter(family).validate_python(ready))
+    except ValidationError:
+        pass  # some item is invalid: find which, one by one
+    events: list[DeviceEvent | ValidationError] = []
+    for data in ready:
+        try:
+            events.append(family.model.model_validate(data))
+        except ValidationError as exc:
+            events.append(exc)
+    return events
+
+
+def _set_by_ingress(family: Family, names: list[str]) -> ValidationError:
+    return ValidationError.from_exception_data(
+        family.model.__name__,
+        [
+            {
+                "type": PydanticCustomError(
+                    "set_by_ingress", "is set by the ingress; leave it out"
+                ),
+                "loc": (name,),
+                "input": None,
+            }
+            for name in names
+        ],
+    )

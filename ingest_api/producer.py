@@ -13,8 +13,8 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -36,18 +36,15 @@ class MessageTooLargeError(Exception):
     """The message is larger than the producer or broker accepts."""
 
 
-@dataclass(frozen=True)
-class Outgoing:
+class Outgoing(NamedTuple):
     """One message to produce."""
 
     topic: str
     key: bytes
     value: bytes
-    headers: list[tuple[str, bytes]]
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     """Where the broker stored a message, and how long the acknowledgement took."""
 
     topic: str
@@ -57,44 +54,59 @@ class Delivery:
 
 
 class _Batch:
-    """Reports of messages produced together, resolved on the loop in one call."""
+    """Delivery reports of messages produced together.
 
-    __slots__ = ("future", "loop", "remaining", "results", "started")
+    The poll thread only records each report (it holds the GIL meanwhile, so it
+    does as little as possible); the event loop turns them into results.
+    """
+
+    __slots__ = ("future", "loop", "remaining", "reports", "started")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, size: int) -> None:
         self.loop = loop
-        self.future: asyncio.Future[list[Delivery | Exception]] = loop.create_future()
-        self.results: list[Delivery | Exception] = [
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.reports: list[tuple[KafkaError | None, Message | None] | Exception] = [
             DeliveryError("not produced")
         ] * size
         self.remaining = size
         self.started = time.monotonic()
 
-    def report(self, index: int, err: KafkaError | None, msg: Message) -> None:
+    def report(self, index: int, err: KafkaError | None, msg: Message | None) -> None:
         """Record one delivery report (runs on the poll thread)."""
-        if err is None:
-            self.results[index] = Delivery(
-                msg.topic(),
-                msg.partition(),
-                msg.offset(),
-                time.monotonic() - self.started,
-            )
-        else:
-            self.results[index] = _failure(err)
+        self.reports[index] = (err, msg)
         self.settle()
 
     def settle(self) -> None:
-        """Count one message as done; resolve the future when all are."""
+        """Count one message as done; wake the loop when all are."""
         self.remaining -= 1
         if self.remaining == 0:
             self.loop.call_soon_threadsafe(self._resolve)
 
     def _resolve(self) -> None:
         if not self.future.done():
-            self.future.set_result(self.results)
+            self.future.set_result(None)
+
+    def results(self) -> list[Delivery | Exception]:
+        """Return a delivery or an exception per message (on the loop)."""
+        latency = time.monotonic() - self.started
+        results: list[Delivery | Exception] = []
+        for report in self.reports:
+            if isinstance(report, Exception):
+                results.append(report)
+                continue
+            err, msg = report
+            if err is None and msg is not None:
+                results.append(
+                    Delivery(msg.topic(), msg.partition(), msg.offset(), latency)
+                )
+            else:
+                results.append(_failure(err))
+        return results
 
 
-def _failure(err: KafkaError) -> Exception:
+def _failure(err: KafkaError | None) -> Exception:
+    if err is None:
+        return DeliveryError("Kafka reported neither a delivery nor an error")
     if err.code() == KafkaError.MSG_SIZE_TOO_LARGE:
         return MessageTooLargeError(err.str())
     return DeliveryError(f"Kafka did not acknowledge the event: {err.str()}")
@@ -161,53 +173,62 @@ class EventProducer:
         return result
 
     async def send_many(
-        self, messages: Sequence[Outgoing]
+        self,
+        messages: Sequence[Outgoing],
+        headers: list[tuple[str, bytes]] | None = None,
     ) -> list[Delivery | Exception]:
         """Produce messages together; return a delivery or an exception for each.
 
         Never raises for a single message's failure: the caller answers per item.
+        ``headers`` (the trace context) go with every message.
         """
         if not messages:
             return []
         batch = _Batch(asyncio.get_running_loop(), len(messages))
         producer = self._current()
         for index, message in enumerate(messages):
-            self._produce(producer, batch, index, message)
+            self._produce(producer, batch, index, message, headers)
         wait_s = self.ack_timeout_s
         if self._brokers_down.is_set():
             wait_s = min(wait_s, DOWN_ACK_TIMEOUT_S)
         try:
-            results = await asyncio.wait_for(asyncio.shield(batch.future), wait_s)
+            await asyncio.wait_for(asyncio.shield(batch.future), wait_s)
         except TimeoutError:
             timeout = DeliveryError(
                 f"Kafka did not acknowledge within {wait_s:g} s"
                 + (" (no broker is reachable)" if self._brokers_down.is_set() else "")
             )
             return [
-                timeout if isinstance(r, DeliveryError) else r for r in batch.results
+                timeout if isinstance(r, DeliveryError) else r for r in batch.results()
             ]
+        results = batch.results()
         if any(isinstance(r, Delivery) for r in results):
             self._brokers_down.clear()
         return results
 
+    @staticmethod
     def _produce(
-        self, producer: Producer, batch: _Batch, index: int, message: Outgoing
+        producer: Producer,
+        batch: _Batch,
+        index: int,
+        message: Outgoing,
+        headers: list[tuple[str, bytes]] | None,
     ) -> None:
         try:
             producer.produce(
                 message.topic,
                 message.value,
                 message.key,
-                headers=message.headers,
-                on_delivery=lambda err, msg: batch.report(index, err, msg),
+                headers=headers,
+                on_delivery=partial(batch.report, index),
             )
         except BufferError:
-            batch.results[index] = DeliveryError(
+            batch.reports[index] = DeliveryError(
                 "the Kafka producer's queue is full (the broker is slow or down)"
             )
             batch.settle()
         except KafkaException as exc:
-            batch.results[index] = _failure(exc.args[0])
+            batch.reports[index] = _failure(exc.args[0])
             batch.settle()
 
     # -- health ---------------------------------------------------------------------

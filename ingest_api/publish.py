@@ -7,8 +7,9 @@ the broker's delivery report came back without error.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 from fastapi import HTTPException
@@ -26,8 +27,7 @@ from ingest_api.producer import (
 from loom_core.contracts import DeviceEvent, Family
 
 
-@dataclass(frozen=True)
-class Accepted:
+class Accepted(NamedTuple):
     """An event the broker acknowledged, and where it is."""
 
     event_id: UUID
@@ -43,6 +43,9 @@ class Accepted:
             "partition": self.partition,
             "offset": self.offset,
         }
+
+
+_OUTCOME = {Accepted: "accepted", TooLarge: "too_large"}
 
 
 class Publisher:
@@ -91,55 +94,55 @@ class Publisher:
         results: list[Accepted | HTTPException | None] = [None] * len(events)
         outgoing: list[Outgoing] = []
         sent: list[int] = []
+        outcomes: Counter[tuple[str, str]] = Counter()
+        for index, (family, event) in enumerate(events):
+            value = event.model_dump_json().encode()
+            if len(value) > self.max_message_bytes:
+                results[index] = self._too_large(family, len(value))
+                outcomes[family.name, "too_large"] += 1
+            else:
+                outgoing.append(
+                    Outgoing(family.topic.name, event.device_id.encode(), value)
+                )
+                sent.append(index)
         with self.tracer.start_as_current_span(
             "publish", kind=SpanKind.PRODUCER
         ) as span:
-            headers = trace_headers()
-            for index, (family, event) in enumerate(events):
-                value = event.model_dump_json().encode()
-                if len(value) > self.max_message_bytes:
-                    results[index] = self._too_large(family, len(value))
-                    continue
-                outgoing.append(
-                    Outgoing(
-                        family.topic.name, event.device_id.encode(), value, headers
-                    )
-                )
-                sent.append(index)
-            deliveries = await self.producer.send_many(outgoing)
+            deliveries = await self.producer.send_many(outgoing, trace_headers())
             if span.is_recording():
                 span.set_attribute("messaging.system", "kafka")
                 span.set_attribute("messaging.batch.message_count", len(outgoing))
                 span.set_attribute(
-                    "messaging.destination.name",
-                    sorted({message.topic for message in outgoing}),
+                    "messaging.destination.name", sorted({m.topic for m in outgoing})
                 )
         for index, delivery in zip(sent, deliveries):
             family, event = events[index]
             results[index] = self._outcome(family, event, delivery)
+            outcomes[family.name, _OUTCOME.get(type(results[index]), "failed")] += 1
+        # Counted once per request, not per event: metrics stay cheap for batches.
+        for (family_name, outcome), count in outcomes.items():
+            self.metrics.events.labels(family_name, outcome).inc(count)
+        for topic, latency in {
+            d.topic: d.latency_s for d in deliveries if isinstance(d, Delivery)
+        }.items():
+            self.metrics.kafka_delivery_seconds.labels(topic).observe(latency)
         return results  # type: ignore[return-value]
 
     def _outcome(
         self, family: Family, event: DeviceEvent, delivery: Delivery | Exception
     ) -> Accepted | HTTPException:
         if isinstance(delivery, Delivery):
-            self.metrics.events.labels(family.name, "accepted").inc()
-            self.metrics.kafka_delivery_seconds.labels(delivery.topic).observe(
-                delivery.latency_s
-            )
             return Accepted(
                 event.event_id, delivery.topic, delivery.partition, delivery.offset
             )
         if isinstance(delivery, MessageTooLargeError):
             return self._too_large(family, len(event.model_dump_json()))
-        self.metrics.events.labels(family.name, "failed").inc()
         reason = str(delivery) if isinstance(delivery, DeliveryError) else "error"
         return Unavailable(
             f"{reason}; nothing was stored, retry later", self.retry_after_s
         )
 
     def _too_large(self, family: Family, size: int) -> TooLarge:
-        self.metrics.events.labels(family.name, "too_large").inc()
         return TooLarge(
             f"the {family.name} event is {size} bytes as JSON, over the limit of "
             f"{self.max_message_bytes}; send smaller images or audio chunks"

@@ -22,7 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.requests import HTTPConnection
 
-from ingest_api.auth import KeyStore, authenticated_device
+from ingest_api.auth import KeyStore, authenticate
 from ingest_api.observability import Metrics, tracer_from
 from ingest_api.pairing import CameraPairing
 from ingest_api.producer import EventProducer
@@ -113,11 +113,11 @@ async def running(
             provider.shutdown()
 
 
-def get_services(conn: HTTPConnection) -> Services:
-    """Return the app's services (a FastAPI dependency)."""
+async def get_services(conn: HTTPConnection) -> Services:
+    """Return the app's services (a FastAPI dependency; async: no thread hop)."""
     return conn.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-DeviceId = Annotated[str, Depends(authenticated_device)]
+DeviceId = Annotated[str, Depends(authenticate)]
 """The id of the device whose API key the request carries."""

@@ -21,9 +21,9 @@ from ingest_api.inputs import (
     MAX_BATCH,
     DeviceMismatchError,
     EventBatch,
-    batch_item_model,
     input_model,
     to_event,
+    to_events,
 )
 from ingest_api.publish import Accepted
 from ingest_api.services import DeviceId, ServicesDep
@@ -67,13 +67,8 @@ class BatchResult(BaseModel):
     results: list[ItemResult]
 
 
-def build(
-    family: Family,
-    payload: BaseModel,
-    device_id: str,
-    loc: tuple[str | int, ...] = ("body",),
-) -> DeviceEvent:
-    """Return the contract event of a request payload.
+def build(family: Family, data: dict[str, Any], device_id: str) -> DeviceEvent:
+    """Return the contract event of the fields a client sent.
 
     Raises
     ------
@@ -83,11 +78,11 @@ def build(
         When a contract check fails (e.g. audio data of an odd length).
     """
     try:
-        return to_event(family, payload, device_id, utc_now())
+        return to_event(family, data, device_id, utc_now())
     except DeviceMismatchError as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     except ValidationError as exc:
-        raise RequestValidationError(field_errors(exc, loc)) from None
+        raise RequestValidationError(field_errors(exc)) from None
 
 
 def _family_route(family: Family) -> None:
@@ -98,7 +93,7 @@ def _family_route(family: Family) -> None:
         device_id: DeviceId,
         services: ServicesDep,
     ) -> JSONResponse:
-        event = build(family, payload, device_id)
+        event = build(family, payload.model_dump(exclude_unset=True), device_id)
         if isinstance(event, CameraFrame):
             frame = await services.pairing.submit(event)
             return JSONResponse(frame.as_json(), status.HTTP_202_ACCEPTED)
@@ -140,9 +135,8 @@ async def unknown_family(family: str) -> None:
     )
 
 
-def _batch_event(
-    index: int, item: object, device_id: str
-) -> tuple[Family, DeviceEvent]:
+def _batch_family(index: int, item: object) -> Family:
+    """Return the family an item names, or raise its 422."""
     loc = ("body", "events", index)
     if not isinstance(item, dict):
         raise one_invalid(loc, "each event is a JSON object with a 'family'")
@@ -150,29 +144,66 @@ def _batch_event(
     if not isinstance(name, str) or name not in FAMILIES:
         known = ", ".join(sorted(FAMILIES))
         raise one_invalid([*loc, "family"], f"must be one of: {known}")
-    family = FAMILIES[name]
-    try:
-        payload = batch_item_model(family).model_validate(item)
-    except ValidationError as exc:
-        raise RequestValidationError(field_errors(exc, loc)) from None
-    event = build(family, payload, device_id, loc)
-    if isinstance(event, CameraFrame):
-        if len(event.images) == 1 and event.pair_id is not None:
-            raise one_invalid(
-                [*loc, "pair_id"],
-                "frames are paired by POST /v1/events/camera; in a batch send both "
-                "images of a pair in one event's 'images'",
-            )
-        if len(event.images) == 2:
-            event = event.model_copy(update={"pairing": "paired"})
-    return family, event
+    return FAMILIES[name]
+
+
+def _batch_camera(index: int, frame: CameraFrame) -> CameraFrame:
+    """Return how a batch's frame travels (a batch cannot wait for a mate)."""
+    if len(frame.images) == 1 and frame.pair_id is not None:
+        raise one_invalid(
+            ["body", "events", index, "pair_id"],
+            "frames are paired by POST /v1/events/camera; in a batch send both "
+            "images of a pair in one event's 'images'",
+        )
+    if len(frame.images) == 2:
+        return frame.model_copy(update={"pairing": "paired"})
+    return frame
 
 
 def _item_error(index: int, exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, ValidationError):
+        return {
+            "index": index,
+            "status": 422,
+            "detail": field_errors(exc, ("body", "events", index)),
+        }
+    if isinstance(exc, DeviceMismatchError):
+        return {"index": index, "status": 403, "detail": str(exc)}
     if isinstance(exc, RequestValidationError):
         return {"index": index, "status": 422, "detail": list(exc.errors())}
     assert isinstance(exc, HTTPException)  # noqa: S101 - the only other kind
     return {"index": index, "status": exc.status_code, "detail": exc.detail}
+
+
+def _batch_events(
+    items: list[Any], device_id: str
+) -> tuple[list[dict[str, Any] | None], list[tuple[int, Family, DeviceEvent]]]:
+    """Validate the items, a family at a time; return errors and events by index."""
+    errors: list[dict[str, Any] | None] = [None] * len(items)
+    by_family: dict[Family, list[int]] = {}
+    for index, item in enumerate(items):
+        try:
+            by_family.setdefault(_batch_family(index, item), []).append(index)
+        except RequestValidationError as exc:
+            errors[index] = _item_error(index, exc)
+    received_at = utc_now()
+    ready: list[tuple[int, Family, DeviceEvent]] = []
+    for family, indices in by_family.items():
+        data = [{k: v for k, v in items[i].items() if k != "family"} for i in indices]
+        events = to_events(family, data, device_id, received_at)
+        for index, event in zip(indices, events):
+            if isinstance(event, Exception):
+                errors[index] = _item_error(index, event)
+                continue
+            if isinstance(event, CameraFrame):
+                try:
+                    event = _batch_camera(index, event)  # noqa: PLW2901
+                except RequestValidationError as exc:
+                    errors[index] = _item_error(index, exc)
+                    continue
+            ready.append((index, family, event))
+    ready.sort(key=lambda entry: entry[0])
+    return errors, ready
 
 
 @router.post(
@@ -198,19 +229,18 @@ async def post_batch(
     503 with ``Retry-After`` when Kafka acknowledged none of them, 422 when none
     was valid. The body has a result per item in every case.
     """
-    results: list[dict[str, Any] | None] = [None] * len(batch.events)
-    ready: list[tuple[int, Family, DeviceEvent]] = []
-    for index, item in enumerate(batch.events):
-        try:
-            family, event = _batch_event(index, item, device_id)
-        except (HTTPException, RequestValidationError) as exc:
-            results[index] = _item_error(index, exc)
-        else:
-            ready.append((index, family, event))
+    results, ready = _batch_events(batch.events, device_id)
     outcomes = await services.publisher.publish_many([(f, e) for _, f, e in ready])
     for (index, _, _), outcome in zip(ready, outcomes):
         if isinstance(outcome, Accepted):
-            results[index] = {"index": index, "status": 202, **outcome.as_json()}
+            results[index] = {
+                "index": index,
+                "status": 202,
+                "event_id": str(outcome.event_id),
+                "topic": outcome.topic,
+                "partition": outcome.partition,
+                "offset": outcome.offset,
+            }
         else:
             results[index] = _item_error(index, outcome)
     accepted = sum(r is not None and r["status"] == 202 for r in results)

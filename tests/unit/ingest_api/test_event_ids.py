@@ -1,5 +1,5 @@
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from uuid import uuid4, uuid5
 
 from ingest_api import event_ids
 
@@ -31,11 +31,17 @@ def test_app_point_id_ignores_how_the_time_was_written():
 
 
 def test_content_id_changes_with_any_part():
-    base = event_ids.content_id("p", "gps", '{"a":1}')
-    assert base == event_ids.content_id("p", "gps", '{"a":1}')
-    assert base != event_ids.content_id("p", "gps", '{"a":2}')
-    assert base != event_ids.content_id("p", "steps", '{"a":1}')
-    assert base != event_ids.content_id("q", "gps", '{"a":1}')
+    base = event_ids.content_id("p", "gps", b'{"a":1}')
+    assert base == event_ids.content_id("p", "gps", b'{"a":1}')
+    assert base != event_ids.content_id("p", "gps", b'{"a":2}')
+    assert base != event_ids.content_id("p", "steps", b'{"a":1}')
+    assert base != event_ids.content_id("q", "gps", b'{"a":1}')
+
+
+def test_content_id_is_a_standard_uuid5():
+    assert event_ids.content_id("p", "gps", b"{}") == uuid5(
+        event_ids.NAMESPACE, "content|p|gps|{}"
+    )
 
 
 def test_chunk_and_frame_ids_are_positional_and_distinct():

@@ -16,7 +16,7 @@ def closed_port() -> int:
 async def test_no_broker_means_a_delivery_error_within_the_ack_timeout():
     producer = EventProducer(f"127.0.0.1:{closed_port()}", ack_timeout_s=0.5)
     try:
-        message = Outgoing("device.sensor.gps.raw", b"k", b"{}", [])
+        message = Outgoing("device.sensor.gps.raw", b"k", b"{}")
         results = await producer.send_many([message, message])
         assert len(results) == 2
         assert all(isinstance(r, DeliveryError) for r in results)
