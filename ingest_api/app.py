@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from ingest_api import errors
 from ingest_api.auth import SECURITY_SCHEMES
 from ingest_api.errors import TooLarge
+from ingest_api.inputs import request_schemas
 from ingest_api.observability import (
     ASGIApp,
     Message,
@@ -124,8 +125,9 @@ def _complete_openapi(app: FastAPI) -> None:
     """Finish the schema FastAPI generates.
 
     Operations that need a key (those documenting a 401) list the ways to send
-    one (see :data:`~ingest_api.auth.SECURITY_SCHEMES`), and a route serving both
-    GET and POST (the tracker apps) gets an operation id per method.
+    one (see :data:`~ingest_api.auth.SECURITY_SCHEMES`), the event bodies the
+    routes read themselves get their schemas, and a route serving both GET and
+    POST (the tracker apps) gets an operation id per method.
     """
     generate = app.openapi
 
@@ -136,6 +138,7 @@ def _complete_openapi(app: FastAPI) -> None:
                 schema = generate()
             components = schema.setdefault("components", {})
             components["securitySchemes"] = SECURITY_SCHEMES
+            components.setdefault("schemas", {}).update(request_schemas())
             any_scheme = [{name: []} for name in SECURITY_SCHEMES]
             for operations in schema["paths"].values():
                 for operation in operations.values():

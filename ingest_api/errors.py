@@ -40,9 +40,19 @@ def field_errors(
     The input value is left out on purpose: it may be a megabyte of base64.
     """
     return [
-        {"loc": [*prefix, *error["loc"]], "msg": error["msg"], "type": error["type"]}
+        {
+            "loc": [*prefix, *error["loc"]],
+            "msg": _message(error["type"], error["msg"]),
+            "type": error["type"],
+        }
         for error in exc.errors(include_url=False)
     ]
+
+
+def _message(kind: str, msg: str) -> str:
+    if kind == "json_invalid":
+        return f"the body is not valid JSON: {msg.removeprefix('Invalid JSON: ')}"
+    return msg
 
 
 def invalid(errors: Iterable[dict[str, Any]]) -> RequestValidationError:

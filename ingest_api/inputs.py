@@ -1,15 +1,28 @@
-"""What a device posts, derived from the contracts, and how it becomes an event.
+"""What a device posts, and how it becomes a contract event.
 
-A request body is the family's contract without what the ingress stamps itself:
-``received_at`` and ``schema_version`` are left out, ``device_id`` defaults to the
-device of the API key and ``event_id`` to an id derived from the content (so a
-retried POST lands once). The input models are generated from the contract
-models, so a field is declared in one place only.
+Two kinds of models, both generated from the contracts (a field is declared once):
+
+- *Documentation* models, shown in ``/docs``: :func:`input_model` is a family's
+  contract without what the ingress stamps itself (``received_at``,
+  ``schema_version``, a camera frame's ``pairing``), with ``device_id`` (default:
+  the key's device) and ``event_id`` (default: derived from the content)
+  optional; :data:`EventBatch` holds up to 1,000 of them, each with its
+  ``family``.
+- *Validation* models: :func:`item_model` subclasses the contract itself (same
+  fields, same checks, same JSON) adding ``family`` (the batch discriminator,
+  never serialised) and making the stamped fields optional. A whole batch is
+  parsed and validated in one pass straight from the request bytes, strictly (a
+  number is not a string or a boolean); only when that fails is it taken apart
+  item by item to say which items are wrong and why.
+
+:func:`finish` then refuses stamped fields a client set, checks the device,
+stamps ``device_id`` and ``received_at``, and derives the ``event_id`` of an event
+that has none from its content, so a retried POST lands once downstream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
 from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Literal, Union
@@ -24,16 +37,18 @@ from pydantic import (
     ValidationError,
     create_model,
 )
+from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 
 from ingest_api.event_ids import content_id
 from loom_core.contracts import FAMILIES, DeviceEvent, Family
-from loom_core.contracts.envelope import DeviceId
+from loom_core.contracts.envelope import DeviceId, UtcDatetime
 
 MAX_BATCH = 1_000
 STAMPED = frozenset({"received_at", "schema_version"})
 # The ingress decides how a frame was paired; a client only says what it sent.
 DECIDED = {"camera": frozenset({"pairing"})}
+_NOT_CONTENT = frozenset({"event_id", "received_at"})
 
 
 class DeviceMismatchError(Exception):
@@ -46,9 +61,14 @@ class DeviceMismatchError(Exception):
         )
 
 
+ItemError = DeviceMismatchError | ValidationError
+"""Why a batch item is not an event (403 or 422)."""
+
+
+# -- documentation models ------------------------------------------------------------
 @cache
 def input_model(family: Family) -> type[BaseModel]:
-    """Return the request body model of ``family`` (e.g. ``GpsFixIn``)."""
+    """Return the documented request body of ``family`` (e.g. ``GpsFixIn``)."""
     left_out = STAMPED | DECIDED.get(family.name, frozenset())
     fields: dict[str, Any] = {
         name: (info.annotation, info)
@@ -76,23 +96,23 @@ def input_model(family: Family) -> type[BaseModel]:
 
 @cache
 def batch_item_model(family: Family) -> type[BaseModel]:
-    """Return the model of one batch item of ``family``: its input plus ``family``."""
+    """Return the documented batch item of ``family``: its input plus ``family``."""
     return create_model(
-        f"{family.model.__name__}Item",
+        f"{family.model.__name__}BatchItem",
         __base__=input_model(family),
         family=(Literal[family.name], Field(description="The event family")),  # type: ignore[valid-type]
     )
 
 
-def _batch_model() -> type[BaseModel]:
+def _documented_batch() -> type[BaseModel]:
     items = tuple(batch_item_model(f) for f in FAMILIES.values())
     item = Annotated[Union[items], Field(discriminator="family")]  # type: ignore[valid-type]  # noqa: UP007
     return create_model(
         "EventBatch",
         __config__=ConfigDict(extra="forbid"),
         __doc__=f"Up to {MAX_BATCH} events of any families, each with its `family`.",
-        # Items are validated one by one by the route, so that one bad item gets
-        # its own error instead of failing the whole batch; the schema documents them.
+        # Items are checked one by one (parse_batch), so that one bad item gets its
+        # own error instead of failing the batch; the schema documents them.
         events=(
             Annotated[
                 list[SkipValidation[item]],  # type: ignore[valid-type]
@@ -103,101 +123,164 @@ def _batch_model() -> type[BaseModel]:
     )
 
 
-EventBatch = _batch_model()
+EventBatch = _documented_batch()
 
 
-def to_event(
-    family: Family, data: dict[str, Any], device_id: str, received_at: datetime
+def request_schemas() -> dict[str, Any]:
+    """Return the JSON Schemas of the request bodies, for the OpenAPI components.
+
+    The event routes read their bodies themselves, so FastAPI does not collect
+    these models on its own.
+    """
+    models = [input_model(f) for f in FAMILIES.values()] + [EventBatch]
+    _, top = models_json_schema(
+        [(model, "validation") for model in models],
+        ref_template="#/components/schemas/{model}",
+    )
+    return top["$defs"]
+
+
+# -- validation models ---------------------------------------------------------------
+@cache
+def item_model(family: Family) -> type[DeviceEvent]:
+    """Return the contract of ``family`` as the ingress parses it (see module doc)."""
+    return create_model(  # type: ignore[return-value]
+        f"{family.model.__name__}Item",
+        __base__=family.model,
+        family=(Literal[family.name], Field(default=family.name, exclude=True)),  # type: ignore[valid-type]
+        device_id=(DeviceId | None, None),
+        event_id=(UUID | None, None),
+        received_at=(UtcDatetime | None, None),
+    )
+
+
+class _Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: Annotated[
+        list[
+            Annotated[
+                Union[tuple(item_model(f) for f in FAMILIES.values())],  # type: ignore[valid-type]  # noqa: UP007
+                Field(discriminator="family"),
+            ]
+        ],
+        Field(min_length=1, max_length=MAX_BATCH),
+    ]
+
+
+_BATCH = TypeAdapter(_Batch)
+
+
+def finish(
+    family: Family,
+    item: DeviceEvent,
+    device_id: str,
+    received_at: datetime,
+    *,
+    refused: frozenset[str] = frozenset(),
 ) -> DeviceEvent:
-    """Return the contract event for the fields a client sent (``family`` aside).
+    """Stamp a validated item into the event that goes to Kafka, and return it.
 
     Raises
     ------
     DeviceMismatchError
-        When the data names another device than ``device_id``.
+        When the item names another device than ``device_id``.
     pydantic.ValidationError
-        When a field breaks the contract or is one the ingress sets.
+        When the client set a field the ingress sets (or one in ``refused``).
     """
-    (event,) = to_events(family, [data], device_id, received_at)
-    if isinstance(event, Exception):
-        raise event
-    return event
+    stamped = (STAMPED | DECIDED.get(family.name, frozenset()) | refused).intersection(
+        item.model_fields_set
+    )
+    if stamped:
+        raise _set_by_ingress(family, sorted(stamped))
+    if item.device_id is not None and item.device_id != device_id:
+        raise DeviceMismatchError(item.device_id, device_id)
+    # Validated already: plain assignments, no second validation.
+    values = item.__dict__
+    values["device_id"] = device_id
+    values["received_at"] = received_at
+    if item.event_id is None:
+        content = item.__pydantic_serializer__.to_json(item, exclude=_NOT_CONTENT)
+        values["event_id"] = content_id(device_id, family.name, content)
+    return item
 
 
-def to_events(
-    family: Family,
-    items: Sequence[dict[str, Any]],
-    device_id: str,
-    received_at: datetime,
-) -> list[DeviceEvent | DeviceMismatchError | ValidationError]:
-    """Return the contract event, or why there is none, for each item of a family.
+def parse_event(
+    family: Family, body: bytes, device_id: str, received_at: datetime
+) -> DeviceEvent:
+    """Return the event of a single-event request body.
 
-    Validates with the contract model itself, all items in one call (the common
-    case of a batch is all valid). An item without an ``event_id`` gets one
-    derived from the validated event, so equal events written differently (e.g.
-    in another time zone) get the same id.
+    Raises
+    ------
+    DeviceMismatchError
+        When the body names another device than ``device_id``.
+    pydantic.ValidationError
+        When the body is not JSON or breaks the contract.
     """
-    results: list[DeviceEvent | DeviceMismatchError | ValidationError | None]
-    results = [None] * len(items)
-    ready: list[dict[str, Any]] = []
-    positions: list[int] = []
-    for position, data in enumerate(items):
-        try:
-            ready.append(_stamped(family, data, device_id, received_at))
-        except (DeviceMismatchError, ValidationError) as exc:
-            results[position] = exc
-        else:
-            positions.append(position)
-    for position, event in zip(positions, _validate(family, ready)):
-        if isinstance(event, DeviceEvent) and event.event_id == _PENDING_ID:
-            content = event.__pydantic_serializer__.to_json(event, exclude=_NOT_CONTENT)
-            event.event_id = content_id(device_id, family.name, content)
-        results[position] = event
-    return results  # type: ignore[return-value]
+    item = item_model(family).model_validate_json(body, strict=True)
+    # `family` belongs to batch items only.
+    return finish(family, item, device_id, received_at, refused=frozenset({"family"}))
 
 
-_PENDING_ID = UUID(int=0)  # replaced by the derived id once the event is valid
-_NOT_CONTENT = frozenset({"event_id", "received_at"})
+def parse_batch(
+    body: bytes, device_id: str, received_at: datetime
+) -> list[tuple[Family, DeviceEvent] | ItemError]:
+    """Return an event, or why there is none, for each item of a batch body.
 
-
-def _stamped(
-    family: Family, data: dict[str, Any], device_id: str, received_at: datetime
-) -> dict[str, Any]:
-    decided = STAMPED | DECIDED.get(family.name, frozenset())
-    if not decided.isdisjoint(data):
-        raise _set_by_ingress(family, sorted(decided.intersection(data)))
-    named = data.get("device_id")
-    if named is not None and named != device_id:
-        raise DeviceMismatchError(named, device_id)
-    return {
-        **data,
-        "device_id": device_id,
-        "received_at": received_at,
-        "event_id": data.get("event_id") or _PENDING_ID,
-    }
-
-
-@cache
-def _adapter(family: Family) -> TypeAdapter[list[DeviceEvent]]:
-    return TypeAdapter(list[family.model])  # type: ignore[name-defined]
-
-
-def _validate(
-    family: Family, ready: list[dict[str, Any]]
-) -> list[DeviceEvent | ValidationError]:
-    if not ready:
-        return []
+    Raises
+    ------
+    pydantic.ValidationError
+        When the body is not a batch at all (not JSON, no ``events`` list, too
+        many events): no item can be answered then.
+    """
     try:
-        return list(_adapter(family).validate_python(ready))
+        items = _BATCH.validate_json(body, strict=True).events
     except ValidationError:
-        pass  # some item is invalid: find which, one by one
-    events: list[DeviceEvent | ValidationError] = []
-    for data in ready:
+        return _parse_items(json.loads(body), device_id, received_at)
+    results: list[tuple[Family, DeviceEvent] | ItemError] = []
+    for item in items:
+        family = FAMILIES[item.family]  # type: ignore[attr-defined]
         try:
-            events.append(family.model.model_validate(data))
-        except ValidationError as exc:
-            events.append(exc)
-    return events
+            results.append((family, finish(family, item, device_id, received_at)))
+        except (DeviceMismatchError, ValidationError) as exc:
+            results.append(exc)
+    return results
+
+
+def _parse_items(
+    data: object, device_id: str, received_at: datetime
+) -> list[tuple[Family, DeviceEvent] | ItemError]:
+    """Check a batch item by item (the slow path, for batches with errors)."""
+    batch = EventBatch.model_validate(data)
+    results: list[tuple[Family, DeviceEvent] | ItemError] = []
+    for item in batch.events:
+        name = item.get("family") if isinstance(item, dict) else None
+        if not isinstance(name, str) or name not in FAMILIES:
+            results.append(_not_a_family(item))
+            continue
+        family = FAMILIES[name]
+        try:
+            # The same strict JSON rules as the fast path (a number is no string).
+            parsed = item_model(family).model_validate_json(
+                json.dumps(item), strict=True
+            )
+            results.append((family, finish(family, parsed, device_id, received_at)))
+        except (DeviceMismatchError, ValidationError) as exc:
+            results.append(exc)
+    return results
+
+
+def _not_a_family(item: object) -> ValidationError:
+    known = ", ".join(sorted(FAMILIES))
+    if not isinstance(item, dict):
+        loc: tuple[str, ...] = ()
+        message = "each event is a JSON object with a 'family'"
+    else:
+        loc, message = ("family",), f"must be one of: {known}"
+    return ValidationError.from_exception_data(
+        "BatchItem",
+        [{"type": PydanticCustomError("family", message), "loc": loc, "input": None}],
+    )
 
 
 def _set_by_ingress(family: Family, names: list[str]) -> ValidationError:
@@ -206,7 +289,8 @@ def _set_by_ingress(family: Family, names: list[str]) -> ValidationError:
         [
             {
                 "type": PydanticCustomError(
-                    "set_by_ingress", "is set by the ingress; leave it out"
+                    "set_by_ingress",
+                    "is set by the ingress (or not expected here); leave it out",
                 ),
                 "loc": (name,),
                 "input": None,

@@ -123,6 +123,7 @@ class ObservabilityMiddleware:
         self.app = app
         self.metrics = metrics
         self.tracer = tracer
+        self.tracing = not isinstance(tracer, NoOpTracer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the request inside a span and record its outcome."""
@@ -147,17 +148,20 @@ class ObservabilityMiddleware:
                 status = message.get("code", 1000)
             await send(message)
 
+        if not self.tracing and context is None:
+            # Nothing to record or pass on: skip the span machinery.
+            try:
+                await self.app(scope, receive, send_and_watch)
+            finally:
+                self._count(scope, method, status, started)
+            return
         with self.tracer.start_as_current_span(
             method, context=context, kind=SpanKind.SERVER
         ) as span:
             try:
                 await self.app(scope, receive, send_and_watch)
             finally:
-                route = getattr(scope.get("route"), "path", "unmatched")
-                self.metrics.requests.labels(method, route, str(status)).inc()
-                self.metrics.request_seconds.labels(method, route).observe(
-                    time.perf_counter() - started
-                )
+                route = self._count(scope, method, status, started)
                 if span.is_recording():
                     span.update_name(f"{method} {route}")
                     # The path only: a query string may carry an API key.
@@ -166,3 +170,11 @@ class ObservabilityMiddleware:
                     span.set_attribute("http.response.status_code", status)
                     if status >= 500 and method != "WS":
                         span.set_status(Status(StatusCode.ERROR))
+
+    def _count(self, scope: Scope, method: str, status: int, started: float) -> str:
+        route = getattr(scope.get("route"), "path", "unmatched")
+        self.metrics.requests.labels(method, route, str(status)).inc()
+        self.metrics.request_seconds.labels(method, route).observe(
+            time.perf_counter() - started
+        )
+        return route

@@ -192,7 +192,8 @@ class EventProducer:
         if self._brokers_down.is_set():
             wait_s = min(wait_s, DOWN_ACK_TIMEOUT_S)
         try:
-            await asyncio.wait_for(asyncio.shield(batch.future), wait_s)
+            async with asyncio.timeout(wait_s):
+                await batch.future
         except TimeoutError:
             timeout = DeliveryError(
                 f"Kafka did not acknowledge within {wait_s:g} s"

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from fastapi import HTTPException
-from opentelemetry.trace import SpanKind, Tracer
+from opentelemetry.trace import NoOpTracer, SpanKind, Tracer, get_current_span
 
 from ingest_api.errors import TooLarge, Unavailable
 from ingest_api.observability import Metrics, trace_headers
@@ -79,6 +79,7 @@ class Publisher:
         self.tracer = tracer
         self.max_message_bytes = max_message_bytes
         self.retry_after_s = retry_after_s
+        self.tracing = not isinstance(tracer, NoOpTracer)
 
     async def publish(self, family: Family, event: DeviceEvent) -> Accepted:
         """Produce one event; raise the HTTP error a client should get otherwise."""
@@ -105,16 +106,21 @@ class Publisher:
                     Outgoing(family.topic.name, event.device_id.encode(), value)
                 )
                 sent.append(index)
-        with self.tracer.start_as_current_span(
-            "publish", kind=SpanKind.PRODUCER
-        ) as span:
-            deliveries = await self.producer.send_many(outgoing, trace_headers())
-            if span.is_recording():
+        if self.tracing:
+            with self.tracer.start_as_current_span(
+                "publish", kind=SpanKind.PRODUCER
+            ) as span:
                 span.set_attribute("messaging.system", "kafka")
                 span.set_attribute("messaging.batch.message_count", len(outgoing))
                 span.set_attribute(
                     "messaging.destination.name", sorted({m.topic for m in outgoing})
                 )
+                deliveries = await self.producer.send_many(outgoing, trace_headers())
+        else:
+            # Not tracing: pass on the client's trace context, if it sent one.
+            incoming = get_current_span().get_span_context().is_valid
+            headers = trace_headers() if incoming else None
+            deliveries = await self.producer.send_many(outgoing, headers)
         for index, delivery in zip(sent, deliveries):
             family, event = events[index]
             results[index] = self._outcome(family, event, delivery)

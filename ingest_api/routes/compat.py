@@ -7,7 +7,6 @@ did land have derived ids and land once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
@@ -19,22 +18,13 @@ from ingest_api.compat import gpslogger, osmand, overland, owntracks
 from ingest_api.compat.fixes import Point, to_fixes
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
 from ingest_api.publish import Accepted
-from ingest_api.services import DeviceId, Services, ServicesDep
+from ingest_api.routes.bodies import json_body
+from ingest_api.services import Services, caller
 from loom_core.contracts import FAMILIES, utc_now
 
 router = APIRouter(prefix="/v1/compat", tags=["tracker apps"])
 GPS = FAMILIES["gps"]
 RESPONSES: dict[int | str, dict[str, Any]] = {**AUTH, **INVALID, **UNAVAILABLE}
-
-
-async def _json(request: Request) -> Any:
-    body = await request.body()
-    if not body.strip():
-        raise one_invalid(["body"], "the body is empty; the app should post JSON")
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise one_invalid(["body"], f"the body is not valid JSON: {exc}") from None
 
 
 async def _params(request: Request) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -45,7 +35,7 @@ async def _params(request: Request) -> tuple[dict[str, Any], tuple[str, ...]]:
         return params, ("query",)
     content_type = request.headers.get("content-type", "")
     if "json" in content_type or body.lstrip().startswith(b"{"):
-        data = await _json(request)
+        data = await json_body(request)
         if not isinstance(data, dict):
             raise one_invalid(["body"], "the JSON body must be an object")
         return {**params, **data}, ("body",)
@@ -98,14 +88,13 @@ def _summary(accepted: list[Accepted]) -> dict[str, Any]:
 
 
 @router.post("/owntracks", responses=RESPONSES, summary="OwnTracks (HTTP mode)")
-async def post_owntracks(
-    request: Request, device_id: DeviceId, services: ServicesDep
-) -> JSONResponse:
+async def post_owntracks(request: Request) -> JSONResponse:
     """Take one OwnTracks message; answer ``[]`` (what the app expects).
 
     Set the app's user name to the device id and its password to the API key.
     """
-    points = owntracks.points(await _json(request))
+    services, device_id = await caller(request)
+    points = owntracks.points(await json_body(request))
     named = (
         None
         if request.headers.get("authorization", "").lower().startswith("basic")
@@ -118,11 +107,10 @@ async def post_owntracks(
 
 
 @router.post("/overland", responses=RESPONSES, summary="Overland (iOS)")
-async def post_overland(
-    request: Request, device_id: DeviceId, services: ServicesDep
-) -> JSONResponse:
+async def post_overland(request: Request) -> JSONResponse:
     """Take a batch of Overland locations; answer ``{"result": "ok"}``."""
-    points = overland.points(await _json(request))
+    services, device_id = await caller(request)
+    points = overland.points(await json_body(request))
     return JSONResponse(
         _summary(await _publish(services, device_id, overland.SOURCE, points))
     )
@@ -132,9 +120,8 @@ Parser = Callable[[dict[str, Any], tuple[str, ...]], tuple[str, list[Point]]]
 
 
 def _params_route(path: str, summary: str, parse: Parser) -> None:
-    async def endpoint(
-        request: Request, device_id: DeviceId, services: ServicesDep
-    ) -> JSONResponse:
+    async def endpoint(request: Request) -> JSONResponse:
+        services, device_id = await caller(request)
         params, loc = await _params(request)
         source, points = parse(params, loc)
         return JSONResponse(

@@ -2,16 +2,17 @@
 
 Every family gets its own route with its own documented body; the answer is 202
 once Kafka acknowledged the event. A batch answers per item, so one bad event does
-not sink the rest.
+not sink the rest. These routes read their bodies themselves (``inputs``): it is
+the hot path, measured in bench/ingest_throughput.py.
 """
 
-# No `from __future__ import annotations`: FastAPI reads the per-family body
-# models from the annotations of functions made in a loop.
+from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
@@ -20,13 +21,14 @@ from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, field_errors, one_inva
 from ingest_api.inputs import (
     MAX_BATCH,
     DeviceMismatchError,
-    EventBatch,
+    ItemError,
     input_model,
-    to_event,
-    to_events,
+    parse_batch,
+    parse_event,
 )
 from ingest_api.publish import Accepted
-from ingest_api.services import DeviceId, ServicesDep
+from ingest_api.routes.bodies import json_request
+from ingest_api.services import Services, caller
 from loom_core.contracts import FAMILIES, CameraFrame, DeviceEvent, Family, utc_now
 
 router = APIRouter(tags=["events"])
@@ -67,52 +69,34 @@ class BatchResult(BaseModel):
     results: list[ItemResult]
 
 
-def build(family: Family, data: dict[str, Any], device_id: str) -> DeviceEvent:
-    """Return the contract event of the fields a client sent.
-
-    Raises
-    ------
-    HTTPException
-        403 when the payload names another device.
-    RequestValidationError
-        When a contract check fails (e.g. audio data of an odd length).
-    """
-    try:
-        return to_event(family, data, device_id, utc_now())
-    except DeviceMismatchError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    except ValidationError as exc:
-        raise RequestValidationError(field_errors(exc)) from None
-
-
 def _family_route(family: Family) -> None:
-    model = input_model(family)
-
-    async def post_event(
-        payload: Annotated[model, Body()],  # type: ignore[valid-type]
-        device_id: DeviceId,
-        services: ServicesDep,
-    ) -> JSONResponse:
-        event = build(family, payload.model_dump(exclude_unset=True), device_id)
+    async def post_event(request: Request) -> JSONResponse:
+        services, device_id = await caller(request)
+        body = await request.body()
+        try:
+            event = parse_event(family, body, device_id, utc_now())
+        except DeviceMismatchError as exc:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+        except ValidationError as exc:
+            raise RequestValidationError(field_errors(exc)) from None
         if isinstance(event, CameraFrame):
             frame = await services.pairing.submit(event)
             return JSONResponse(frame.as_json(), status.HTTP_202_ACCEPTED)
         accepted = await services.publisher.publish(family, event)
         return JSONResponse(accepted.as_json(), status.HTTP_202_ACCEPTED)
 
-    camera = family.name == "camera"
     router.add_api_route(
         f"/v1/events/{family.name}",
         post_event,
         methods=["POST"],
         status_code=status.HTTP_202_ACCEPTED,
-        response_model=FrameAck if camera else EventAck,
+        response_model=FrameAck if family.name == "camera" else EventAck,
         responses={**AUTH, **INVALID, **UNAVAILABLE},
         summary=f"Post one {family.name} event",
         description=(family.model.__doc__ or "").strip()
         + f"\n\nProduced to `{family.topic.name}` once Kafka acknowledges it.",
         operation_id=f"post_{family.name}_event",
-        name=f"post_{family.name}_event",
+        openapi_extra=json_request(input_model(family).__name__),
     )
 
 
@@ -135,18 +119,6 @@ async def unknown_family(family: str) -> None:
     )
 
 
-def _batch_family(index: int, item: object) -> Family:
-    """Return the family an item names, or raise its 422."""
-    loc = ("body", "events", index)
-    if not isinstance(item, dict):
-        raise one_invalid(loc, "each event is a JSON object with a 'family'")
-    name = item.get("family")
-    if not isinstance(name, str) or name not in FAMILIES:
-        known = ", ".join(sorted(FAMILIES))
-        raise one_invalid([*loc, "family"], f"must be one of: {known}")
-    return FAMILIES[name]
-
-
 def _batch_camera(index: int, frame: CameraFrame) -> CameraFrame:
     """Return how a batch's frame travels (a batch cannot wait for a mate)."""
     if len(frame.images) == 1 and frame.pair_id is not None:
@@ -162,11 +134,8 @@ def _batch_camera(index: int, frame: CameraFrame) -> CameraFrame:
 
 def _item_error(index: int, exc: Exception) -> dict[str, Any]:
     if isinstance(exc, ValidationError):
-        return {
-            "index": index,
-            "status": 422,
-            "detail": field_errors(exc, ("body", "events", index)),
-        }
+        detail: Any = field_errors(exc, ("body", "events", index))
+        return {"index": index, "status": 422, "detail": detail}
     if isinstance(exc, DeviceMismatchError):
         return {"index": index, "status": 403, "detail": str(exc)}
     if isinstance(exc, RequestValidationError):
@@ -175,35 +144,25 @@ def _item_error(index: int, exc: Exception) -> dict[str, Any]:
     return {"index": index, "status": exc.status_code, "detail": exc.detail}
 
 
-def _batch_events(
-    items: list[Any], device_id: str
+def _ready(
+    parsed: list[tuple[Family, DeviceEvent] | ItemError],
 ) -> tuple[list[dict[str, Any] | None], list[tuple[int, Family, DeviceEvent]]]:
-    """Validate the items, a family at a time; return errors and events by index."""
-    errors: list[dict[str, Any] | None] = [None] * len(items)
-    by_family: dict[Family, list[int]] = {}
-    for index, item in enumerate(items):
-        try:
-            by_family.setdefault(_batch_family(index, item), []).append(index)
-        except RequestValidationError as exc:
-            errors[index] = _item_error(index, exc)
-    received_at = utc_now()
+    """Split parsed items into errors (by index) and events to produce."""
+    results: list[dict[str, Any] | None] = [None] * len(parsed)
     ready: list[tuple[int, Family, DeviceEvent]] = []
-    for family, indices in by_family.items():
-        data = [{k: v for k, v in items[i].items() if k != "family"} for i in indices]
-        events = to_events(family, data, device_id, received_at)
-        for index, event in zip(indices, events):
-            if isinstance(event, Exception):
-                errors[index] = _item_error(index, event)
+    for index, outcome in enumerate(parsed):
+        if isinstance(outcome, Exception):
+            results[index] = _item_error(index, outcome)
+            continue
+        family, event = outcome
+        if isinstance(event, CameraFrame):
+            try:
+                event = _batch_camera(index, event)
+            except RequestValidationError as exc:
+                results[index] = _item_error(index, exc)
                 continue
-            if isinstance(event, CameraFrame):
-                try:
-                    event = _batch_camera(index, event)  # noqa: PLW2901
-                except RequestValidationError as exc:
-                    errors[index] = _item_error(index, exc)
-                    continue
-            ready.append((index, family, event))
-    ready.sort(key=lambda entry: entry[0])
-    return errors, ready
+        ready.append((index, family, event))
+    return results, ready
 
 
 @router.post(
@@ -217,19 +176,24 @@ def _batch_events(
         422: {"description": "Malformed body, or no item was valid (per-item results)"},
     },
     summary=f"Post up to {MAX_BATCH} events of any families",
+    openapi_extra=json_request("EventBatch"),
 )
-async def post_batch(
-    batch: Annotated[EventBatch, Body()],  # type: ignore[valid-type]
-    device_id: DeviceId,
-    services: ServicesDep,
-) -> JSONResponse:
+async def post_batch(request: Request) -> JSONResponse:
     """Validate and produce each event on its own; answer per item.
 
     200 when all were accepted, 207 when some were not (each result says why),
     503 with ``Retry-After`` when Kafka acknowledged none of them, 422 when none
     was valid. The body has a result per item in every case.
     """
-    results, ready = _batch_events(batch.events, device_id)
+    services, device_id = await caller(request)
+    body = await request.body()
+    try:
+        parsed = parse_batch(body, device_id, utc_now())
+    except ValidationError as exc:
+        raise RequestValidationError(field_errors(exc)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise one_invalid(["body"], f"the body is not valid JSON: {exc}") from None
+    results, ready = _ready(parsed)
     outcomes = await services.publisher.publish_many([(f, e) for _, f, e in ready])
     for (index, _, _), outcome in zip(ready, outcomes):
         if isinstance(outcome, Accepted):
@@ -244,16 +208,16 @@ async def post_batch(
         else:
             results[index] = _item_error(index, outcome)
     accepted = sum(r is not None and r["status"] == 202 for r in results)
-    body = {
+    answer = {
         "accepted": accepted,
         "rejected": len(results) - accepted,
         "results": results,
     }
-    return JSONResponse(body, *_batch_status(results, services))
+    return JSONResponse(answer, *_batch_status(results, services))  # type: ignore[arg-type]
 
 
 def _batch_status(
-    results: list[dict[str, Any]], services: ServicesDep
+    results: list[dict[str, Any]], services: Services
 ) -> tuple[int, dict[str, str] | None]:
     """200 all accepted, 503 none for want of Kafka, 422 none at all, else 207."""
     statuses = {r["status"] for r in results}

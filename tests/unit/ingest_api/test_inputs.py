@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,19 +11,36 @@ from ingest_api.inputs import (
     EventBatch,
     batch_item_model,
     input_model,
-    to_event,
-    to_events,
+    item_model,
+    parse_batch,
+    parse_event,
+    request_schemas,
 )
-from loom_core.contracts import FAMILIES, AudioChunk, GpsFix
+from loom_core.contracts import FAMILIES, AudioChunk, CameraFrame, GpsFix
 
 GPS = FAMILIES["gps"]
 NOW = datetime.now(UTC)
 
 
-def gps_in(**fields):
-    return input_model(GPS).model_validate(gps(**fields))
+def gps(**fields):
+    return {
+        "recorded_at": NOW.isoformat(),
+        "latitude": 52.5,
+        "longitude": 13.4,
+        **fields,
+    }
 
 
+def body(value) -> bytes:
+    return json.dumps(value).encode()
+
+
+def event(family="gps", device="phone", at=NOW, **fields):
+    data = gps(**fields) if family == "gps" else fields
+    return parse_event(FAMILIES[family], body(data), device, at)
+
+
+# -- documentation models ------------------------------------------------------------
 @pytest.mark.parametrize("family", list(FAMILIES.values()), ids=list(FAMILIES))
 def test_input_models_leave_out_what_the_ingress_stamps(family):
     fields = input_model(family).model_fields
@@ -36,86 +54,7 @@ def test_input_models_leave_out_what_the_ingress_stamps(family):
     assert set(fields) == contract
 
 
-def test_input_models_keep_the_contracts_checks():
-    model = input_model(GPS)
-    for bad in ({"latitude": 91}, {"longitude": float("nan")}, {"speed_mps": -2}):
-        with pytest.raises(ValidationError):
-            model.model_validate(
-                {"recorded_at": NOW.isoformat(), "latitude": 1, "longitude": 1, **bad}
-            )
-    with pytest.raises(ValidationError, match="future"):
-        gps_in(recorded_at=(NOW + timedelta(days=2)).isoformat())
-    with pytest.raises(ValidationError, match="Extra inputs"):
-        gps_in(received_at=NOW.isoformat())
-
-
-def gps(**fields):
-    return {
-        "recorded_at": NOW.isoformat(),
-        "latitude": 52.5,
-        "longitude": 13.4,
-        **fields,
-    }
-
-
-def test_to_event_stamps_device_and_received_at():
-    event = to_event(GPS, gps(accuracy_m=3.0), "phone", NOW)
-    assert isinstance(event, GpsFix)
-    assert event.device_id == "phone"
-    assert event.received_at == NOW
-    assert event.accuracy_m == 3.0
-
-
-def test_to_event_derives_the_id_from_the_content():
-    first = to_event(GPS, gps(), "phone", NOW)
-    again = to_event(GPS, gps(), "phone", NOW + timedelta(seconds=5))
-    other = to_event(GPS, gps(latitude=52.6), "phone", NOW)
-    assert first.event_id == again.event_id != other.event_id
-    content = first.model_dump_json(exclude={"event_id", "received_at"})
-    assert first.event_id == content_id("phone", "gps", content.encode())
-    assert first.event_id.version == 5
-
-
-def test_the_id_does_not_depend_on_how_the_time_was_written():
-    utc = to_event(GPS, gps(recorded_at="2024-05-01T10:00:00Z"), "phone", NOW)
-    cest = to_event(GPS, gps(recorded_at="2024-05-01T12:00:00+02:00"), "phone", NOW)
-    assert utc.event_id == cest.event_id
-
-
-def test_to_event_keeps_a_client_event_id_and_its_own_device():
-    event_id = "8d1c5e6a-3f7b-4c59-9a55-0c9f6c2b2f11"
-    event = to_event(GPS, gps(event_id=event_id, device_id="phone"), "phone", NOW)
-    assert str(event.event_id) == event_id
-
-
-def test_to_event_refuses_another_device():
-    with pytest.raises(DeviceMismatchError, match="belongs to device 'phone'"):
-        to_event(GPS, gps(device_id="tablet"), "phone", NOW)
-
-
-@pytest.mark.parametrize(
-    ("family", "field"),
-    [("gps", "received_at"), ("gps", "schema_version"), ("camera", "pairing")],
-)
-def test_fields_the_ingress_sets_are_refused_by_name(family, field):
-    with pytest.raises(ValidationError) as caught:
-        to_event(FAMILIES[family], gps(**{field: "x"}), "phone", NOW)
-    (error,) = caught.value.errors()
-    assert error["loc"] == (field,)
-    assert "set by the ingress" in error["msg"]
-
-
-def test_to_event_runs_the_contract_model_checks():
-    audio = FAMILIES["audio"]
-    even = {"recorded_at": NOW.isoformat(), "sample_rate": 16_000, "data": "AAAAAA=="}
-    assert isinstance(to_event(audio, even, "mic", NOW), AudioChunk)
-    with pytest.raises(ValidationError, match="whole 16-bit samples"):
-        to_event(audio, {**even, "data": "AAAA"}, "mic", NOW)
-    with pytest.raises(ValidationError, match="Extra inputs"):
-        to_event(GPS, gps(colour="red"), "phone", NOW)
-
-
-def test_batch_items_carry_their_family():
+def test_documented_batch_items_carry_their_family():
     item = batch_item_model(GPS).model_validate({"family": "gps", **gps()})
     assert item.family == "gps"
     with pytest.raises(ValidationError):
@@ -131,25 +70,154 @@ def test_event_batch_checks_only_the_envelope():
         EventBatch.model_validate({"events": [{}] * (MAX_BATCH + 1)})
 
 
-def test_event_batch_schema_documents_every_family():
-    schema = EventBatch.model_json_schema()
-    items = schema["properties"]["events"]["items"]
-    refs = {ref["$ref"].rsplit("/", 1)[1] for ref in items["oneOf"]}
-    assert len(refs) == len(FAMILIES)
+def test_request_schemas_document_every_family_and_the_batch():
+    schemas = request_schemas()
+    assert {f"{f.model.__name__}In" for f in FAMILIES.values()} <= set(schemas)
+    items = schemas["EventBatch"]["properties"]["events"]["items"]
+    assert len(items["oneOf"]) == len(FAMILIES)
     assert items["discriminator"]["propertyName"] == "family"
 
 
-def test_to_events_answers_per_item_and_validates_the_rest():
+# -- validation models ---------------------------------------------------------------
+@pytest.mark.parametrize("family", list(FAMILIES.values()), ids=list(FAMILIES))
+def test_item_models_are_the_contract_with_optional_stamps(family):
+    item = item_model(family)
+    assert issubclass(item, family.model)
+    assert set(item.model_fields) == set(family.model.model_fields) | {"family"}
+
+
+def test_an_item_serialises_exactly_like_its_contract():
+    parsed = event(accuracy_m=3.0)
+    contract = GpsFix.model_validate(parsed.model_dump())
+    assert parsed.model_dump_json() == contract.model_dump_json()
+    assert "family" not in parsed.model_dump_json()
+
+
+def test_parse_event_stamps_device_and_received_at():
+    parsed = event(accuracy_m=3.0)
+    assert isinstance(parsed, GpsFix)
+    assert parsed.device_id == "phone"
+    assert parsed.received_at == NOW
+    assert parsed.accuracy_m == 3.0
+
+
+def test_the_id_is_derived_from_the_content():
+    first = event()
+    again = event(at=NOW + timedelta(seconds=5))
+    other = event(latitude=52.6)
+    assert first.event_id == again.event_id != other.event_id
+    content = first.model_dump_json(exclude={"event_id", "received_at"})
+    assert first.event_id == content_id("phone", "gps", content.encode())
+    assert first.event_id.version == 5
+
+
+def test_the_id_does_not_depend_on_how_the_time_was_written():
+    utc = event(recorded_at="2024-05-01T10:00:00Z")
+    cest = event(recorded_at="2024-05-01T12:00:00+02:00")
+    assert utc.event_id == cest.event_id
+
+
+def test_a_client_event_id_and_its_own_device_are_kept():
+    event_id = "8d1c5e6a-3f7b-4c59-9a55-0c9f6c2b2f11"
+    parsed = event(event_id=event_id, device_id="phone")
+    assert str(parsed.event_id) == event_id
+
+
+def test_another_device_is_refused():
+    with pytest.raises(DeviceMismatchError, match="belongs to device 'phone'"):
+        event(device_id="tablet")
+
+
+@pytest.mark.parametrize(
+    ("family", "field", "data"),
+    [
+        ("gps", "received_at", gps(received_at=NOW.isoformat())),
+        ("gps", "schema_version", gps(schema_version=1)),
+        ("gps", "family", gps(family="gps")),
+        (
+            "camera",
+            "pairing",
+            {
+                "recorded_at": NOW.isoformat(),
+                "images": [{"data": ""}],
+                "pairing": "paired",
+            },
+        ),
+    ],
+)
+def test_fields_the_ingress_sets_are_refused_by_name(family, field, data):
+    with pytest.raises(ValidationError) as caught:
+        parse_event(FAMILIES[family], body(data), "phone", NOW)
+    (error,) = caught.value.errors()
+    assert error["loc"] == (field,)
+    assert "set by the ingress" in error["msg"]
+
+
+def test_the_contracts_checks_apply():
+    audio = FAMILIES["audio"]
+    even = {"recorded_at": NOW.isoformat(), "sample_rate": 16_000, "data": "AAAAAA=="}
+    assert isinstance(parse_event(audio, body(even), "mic", NOW), AudioChunk)
+    with pytest.raises(ValidationError, match="whole 16-bit samples"):
+        parse_event(audio, body({**even, "data": "AAAA"}), "mic", NOW)
+    for bad in (
+        gps(colour="red"),
+        gps(latitude=91),
+        gps(recorded_at="2024-05-01T12:00"),
+    ):
+        with pytest.raises(ValidationError):
+            parse_event(GPS, body(bad), "phone", NOW)
+    with pytest.raises(ValidationError, match="future"):
+        event(recorded_at=(NOW + timedelta(days=2)).isoformat())
+
+
+@pytest.mark.parametrize("raw", [b"", b"{", b"[1]", b"\xff\xfe", b'{"latitude": NaN}'])
+def test_what_is_not_an_object_of_json_is_a_validation_error(raw):
+    with pytest.raises(ValidationError):
+        parse_event(GPS, raw, "phone", NOW)
+
+
+# -- batches -------------------------------------------------------------------------
+def test_a_valid_batch_is_parsed_in_one_pass():
     items = [
-        gps(),
-        gps(latitude=95),
-        gps(device_id="other"),
-        gps(received_at="x"),
-        gps(),
+        {"family": "gps", **gps()},
+        {
+            "family": "steps",
+            "recorded_at": NOW.isoformat(),
+            "count": 3,
+            "interval_s": 60,
+        },
     ]
-    results = to_events(GPS, items, "phone", NOW)
-    assert isinstance(results[0], GpsFix)
+    (gps_family, gps_event), (steps_family, steps_event) = parse_batch(
+        body({"events": items}), "phone", NOW
+    )
+    assert (gps_family.name, steps_family.name) == ("gps", "steps")
+    assert gps_event.event_id == event().event_id  # the same ids as single posts
+    assert steps_event.count == 3
+
+
+def test_a_batch_with_bad_items_answers_per_item():
+    items = [
+        {"family": "gps", **gps()},
+        {"family": "gps", **gps(latitude=95)},
+        {"family": "gps", **gps(device_id="other")},
+        {"family": "gps", **gps(received_at="x")},
+        {"family": "weather"},
+        7,
+        {"family": "camera", "recorded_at": NOW.isoformat(), "images": [{"data": ""}]},
+    ]
+    results = parse_batch(body({"events": items}), "phone", NOW)
+    assert results[0][1].event_id == event().event_id
     assert isinstance(results[1], ValidationError)
     assert isinstance(results[2], DeviceMismatchError)
     assert isinstance(results[3], ValidationError)
-    assert results[4].event_id == results[0].event_id  # the same event twice
+    assert results[4].errors()[0]["loc"] == ("family",)
+    assert results[5].errors()[0]["loc"] == ()
+    assert isinstance(results[6][1], CameraFrame)
+
+
+@pytest.mark.parametrize(
+    "raw", [body({"events": []}), body({"events": [{}] * (MAX_BATCH + 1)}), body([])]
+)
+def test_what_is_not_a_batch_fails_as_a_whole(raw):
+    with pytest.raises(ValidationError):
+        parse_batch(raw, "phone", NOW)
