@@ -48,7 +48,7 @@ MAX_BATCH = 1_000
 STAMPED = frozenset({"received_at", "schema_version"})
 # The ingress decides how a frame was paired; a client only says what it sent.
 DECIDED = {"camera": frozenset({"pairing"})}
-_NOT_CONTENT = frozenset({"event_id", "received_at"})
+_NOT_CONTENT = {"event_id", "received_at"}  # a set: pydantic takes it fastest
 
 
 class DeviceMismatchError(Exception):

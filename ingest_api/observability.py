@@ -79,6 +79,19 @@ class Metrics:
             "Open audio WebSocket streams",
             registry=self.registry,
         )
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """Return ``metric.labels(*labels)``, cached.
+
+        Every request counts, and prometheus_client's ``labels()`` takes a lock
+        and checks the values each time.
+        """
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
 
 def tracer_provider_for(
@@ -173,8 +186,9 @@ class ObservabilityMiddleware:
 
     def _count(self, scope: Scope, method: str, status: int, started: float) -> str:
         route = getattr(scope.get("route"), "path", "unmatched")
-        self.metrics.requests.labels(method, route, str(status)).inc()
-        self.metrics.request_seconds.labels(method, route).observe(
+        metrics = self.metrics
+        metrics.child(metrics.requests, method, route, str(status)).inc()
+        metrics.child(metrics.request_seconds, method, route).observe(
             time.perf_counter() - started
         )
         return route

@@ -45,9 +45,6 @@ class Accepted(NamedTuple):
         }
 
 
-_OUTCOME = {Accepted: "accepted", TooLarge: "too_large"}
-
-
 class Publisher:
     """Produce contract events durably and count what happened to them.
 
@@ -97,7 +94,7 @@ class Publisher:
         sent: list[int] = []
         outcomes: Counter[tuple[str, str]] = Counter()
         for index, (family, event) in enumerate(events):
-            value = event.model_dump_json().encode()
+            value = event.__pydantic_serializer__.to_json(event)  # model_dump_json
             if len(value) > self.max_message_bytes:
                 results[index] = self._too_large(family, len(value))
                 outcomes[family.name, "too_large"] += 1
@@ -123,27 +120,30 @@ class Publisher:
             deliveries = await self.producer.send_many(outgoing, headers)
         for index, delivery in zip(sent, deliveries):
             family, event = events[index]
-            results[index] = self._outcome(family, event, delivery)
-            outcomes[family.name, _OUTCOME.get(type(results[index]), "failed")] += 1
+            if isinstance(delivery, Delivery):
+                results[index] = Accepted(
+                    event.event_id, delivery.topic, delivery.partition, delivery.offset
+                )
+                outcomes[family.name, "accepted"] += 1
+            else:
+                results[index] = self._failed(family, event, delivery)
+                outcomes[family.name, "failed"] += 1
         # Counted once per request, not per event: metrics stay cheap for batches.
+        metrics = self.metrics
         for (family_name, outcome), count in outcomes.items():
-            self.metrics.events.labels(family_name, outcome).inc(count)
+            metrics.child(metrics.events, family_name, outcome).inc(count)
         for topic, latency in {
             d.topic: d.latency_s for d in deliveries if isinstance(d, Delivery)
         }.items():
-            self.metrics.kafka_delivery_seconds.labels(topic).observe(latency)
+            metrics.child(metrics.kafka_delivery_seconds, topic).observe(latency)
         return results  # type: ignore[return-value]
 
-    def _outcome(
-        self, family: Family, event: DeviceEvent, delivery: Delivery | Exception
-    ) -> Accepted | HTTPException:
-        if isinstance(delivery, Delivery):
-            return Accepted(
-                event.event_id, delivery.topic, delivery.partition, delivery.offset
-            )
-        if isinstance(delivery, MessageTooLargeError):
+    def _failed(
+        self, family: Family, event: DeviceEvent, error: Exception
+    ) -> HTTPException:
+        if isinstance(error, MessageTooLargeError):
             return self._too_large(family, len(event.model_dump_json()))
-        reason = str(delivery) if isinstance(delivery, DeliveryError) else "error"
+        reason = str(error) if isinstance(error, DeliveryError) else "error"
         return Unavailable(
             f"{reason}; nothing was stored, retry later", self.retry_after_s
         )

@@ -14,8 +14,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, field_errors, one_invalid
 from ingest_api.inputs import (
@@ -200,7 +201,7 @@ async def post_batch(request: Request) -> JSONResponse:
             results[index] = {
                 "index": index,
                 "status": 202,
-                "event_id": str(outcome.event_id),
+                "event_id": outcome.event_id,
                 "topic": outcome.topic,
                 "partition": outcome.partition,
                 "offset": outcome.offset,
@@ -213,7 +214,9 @@ async def post_batch(request: Request) -> JSONResponse:
         "rejected": len(results) - accepted,
         "results": results,
     }
-    return JSONResponse(answer, *_batch_status(results, services))  # type: ignore[arg-type]
+    code, headers = _batch_status(results, services)  # type: ignore[arg-type]
+    # pydantic-core's encoder: a thousand results cost a fraction of json.dumps.
+    return Response(to_json(answer), code, headers, media_type="application/json")
 
 
 def _batch_status(
