@@ -14,6 +14,8 @@ import click
 COMMANDS: dict[str, str] = {
     "stack": "loom_cli.stack.cli:stack",
     "lint": "loom_cli.lint:lint",
+    "import": "loom_cli.history.cli:import_history",
+    "sql": "loom_cli.analytics.cli:sql",
     "api": "loom_cli.api:api",
     "devices": "loom_cli.devices:devices",
 }

@@ -105,6 +105,14 @@ IMAGE_CAPTIONS = Topic(
     "Captions, tags and OCR text of frames, from the captions asset",
 )
 
+# Frames the captions asset cannot decode (the raw row stays in its table).
+DEAD_LETTER_TOPICS[IMAGE_CAPTIONS.name] = Topic(
+    "media.image.captioned.dead_letter",
+    Stage.DEAD_LETTER,
+    "Frames and screenshots the captions asset could not decode, with the reason",
+    partitions=1,
+)
+
 ENRICHED_TOPICS: tuple[Topic, ...] = (
     GPS_TRACK_SEGMENTS,
     TRANSCRIBED_WORDS,

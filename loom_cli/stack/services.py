@@ -20,11 +20,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from loom_cli.stack import provision
-from loom_cli.stack.process import ManagedProcess, StackError, port_in_use
+from loom_cli.stack.process import ManagedProcess, StackError, pid_alive, port_in_use
 from loom_core.settings import REPO_ROOT, LoomSettings
 
 LOCAL_DEPLOY = REPO_ROOT / "deploy" / "local"
 TRINO_CATALOGS = REPO_ROOT / "deploy" / "trino" / "catalog"
+TRINO_KAFKA_TABLES = REPO_ROOT / "deploy" / "trino" / "kafka-tables"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
@@ -445,9 +446,28 @@ class Trino(Service):
         shutil.copy(LOCAL_DEPLOY / "trino" / "jvm.config", self.etc / "jvm.config")
         for source in TRINO_CATALOGS.glob("*.properties"):
             shutil.copy(source, catalog / source.name)
-        tables = TRINO_CATALOGS.parent / "kafka-tables"
-        if tables.is_dir():
-            shutil.copytree(tables, self.etc / "kafka-tables", dirs_exist_ok=True)
+        # Replaced as a whole, so a description removed from the checkout is gone too.
+        tables = self.etc / "kafka-tables"
+        shutil.rmtree(tables, ignore_errors=True)
+        tables.mkdir()
+        for source in TRINO_KAFKA_TABLES.glob("*.json"):
+            shutil.copy(source, tables / source.name)
+        self._clear_stale_launcher_pid()
+
+    def _clear_stale_launcher_pid(self) -> None:
+        """Remove the launcher's pid file when its process is gone or a zombie.
+
+        The launcher refuses to start while that pid exists, and a JVM stopped a
+        moment ago (a restart to load changed catalogs) can linger as a zombie until
+        init reaps it.
+        """
+        pid_file = self.home / "data" / "var" / "run" / "launcher.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return
+        if not pid_alive(pid):
+            pid_file.unlink(missing_ok=True)
 
     def argv(self) -> list[str]:  # noqa: D102
         return [

@@ -39,6 +39,7 @@ def test_consuming_without_producing_warns():
     (finding,) = check_source(source)
     assert (finding.code, finding.severity, finding.line) == ("LOOM003", "warning", 2)
     assert codes(source + "p.produce('device.sensor.gps.dead_letter', b'')") == []
+    assert check_source(source, "tests/integration/test_x.py") == []
 
 
 def test_redis_ttl_above_limits_warns():
@@ -77,3 +78,7 @@ def test_cli_exits_non_zero_on_errors_only(tmp_path: Path):
 def test_the_project_itself_is_clean():
     result = CliRunner().invoke(lint, [])
     assert result.exit_code == 0, result.output
+
+
+def test_polling_a_process_is_not_consuming_a_topic():
+    assert codes("proc = Popen(['x'])\nwhile proc.poll() is None:\n    pass\n") == []
