@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ingest_api.event_ids import chunk_id
 from loom_core.contracts import AudioChunk, utc_now
+from loom_core.contracts.ids import chunk_id
 
 SAMPLE_BYTES = 2  # signed 16-bit
 # JSON envelope of a chunk besides its base64 data, with room to spare.

@@ -40,9 +40,9 @@ from pydantic import (
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 
-from ingest_api.event_ids import content_id
 from loom_core.contracts import FAMILIES, DeviceEvent, Family
 from loom_core.contracts.envelope import DeviceId, UtcDatetime
+from loom_core.contracts.ids import content_id
 
 MAX_BATCH = 1_000
 STAMPED = frozenset({"received_at", "schema_version"})

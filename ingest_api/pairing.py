@@ -27,10 +27,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ingest_api.errors import Unavailable
-from ingest_api.event_ids import pair_id_of
 from ingest_api.observability import Metrics
 from ingest_api.publish import Accepted, Publisher
 from loom_core.contracts import FAMILIES, CameraFrame, utc_now
+from loom_core.contracts.ids import pair_id_of
 
 CAMERA = FAMILIES["camera"]
 POLL_FIRST_S = 0.05

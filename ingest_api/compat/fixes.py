@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ingest_api.errors import field_errors, invalid
-from ingest_api.event_ids import app_point_id
 from loom_core.contracts import GpsFix
+from loom_core.contracts.ids import derived_event_id
 
 
 class AppMessage(BaseModel):
@@ -65,7 +65,7 @@ def to_fixes(
         try:
             fixes.append(
                 GpsFix(
-                    event_id=app_point_id(device_id, point.recorded_at, source),
+                    event_id=derived_event_id(device_id, point.recorded_at, source),
                     device_id=device_id,
                     recorded_at=point.recorded_at,
                     received_at=received_at,

@@ -22,13 +22,13 @@ from pydantic import BaseModel, Field, model_validator
 from ingest_api import media
 from ingest_api.audio import Chunker, ChunkSequence, chunk_bytes
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
-from ingest_api.event_ids import frame_id
 from ingest_api.publish import Accepted
 from ingest_api.services import DeviceId, Services, ServicesDep
 from ingest_api.uploads import UploadMeta, UploadStore
 from loom_core.contracts import FAMILIES, CameraFrame, FrameImage, utc_now
 from loom_core.contracts.envelope import DeviceId as DeviceIdField
 from loom_core.contracts.envelope import RecordedAt
+from loom_core.contracts.ids import frame_id
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 AUDIO, CAMERA = FAMILIES["audio"], FAMILIES["camera"]

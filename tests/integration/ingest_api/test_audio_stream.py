@@ -10,7 +10,7 @@ from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from ingest_api.app import create_app
-from ingest_api.event_ids import chunk_id
+from loom_core.contracts.ids import chunk_id
 from tests.integration.ingest_api.conftest import read_back, value
 from tests.unit.ingest_api.samples import tone
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ingest_api.audio import Chunker, ChunkSequence, chunk_bytes
-from ingest_api.event_ids import chunk_id
+from loom_core.contracts.ids import chunk_id
 
 T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 
 from ingest_api.compat import gpslogger, osmand, overland, owntracks
 from ingest_api.compat.fixes import to_fixes
-from ingest_api.event_ids import app_point_id
+from loom_core.contracts.ids import derived_event_id
 
 NOW = int(time.time())
 T = datetime.fromtimestamp(NOW, UTC)
@@ -47,7 +47,7 @@ def test_owntracks_location_in_si_units():
     assert fix.battery_level == pytest.approx(0.8)
     assert (fix.accuracy_m, fix.altitude_m, fix.bearing_deg) == (12, 34, 270)
     assert fix.source == "owntracks"
-    assert fix.event_id == app_point_id("phone", T, "owntracks")
+    assert fix.event_id == derived_event_id("phone", T, "owntracks")
 
 
 @pytest.mark.parametrize("kind", ["transition", "waypoint", "lwt", "card", None])

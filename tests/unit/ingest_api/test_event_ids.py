@@ -1,23 +1,23 @@
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4, uuid5
 
-from ingest_api import event_ids
+from loom_core.contracts import ids as event_ids
 
 T = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
 def test_app_point_id_is_stable_for_a_replayed_point():
-    first = event_ids.app_point_id("phone", T, "owntracks")
-    assert first == event_ids.app_point_id("phone", T, "owntracks")
+    first = event_ids.derived_event_id("phone", T, "owntracks")
+    assert first == event_ids.derived_event_id("phone", T, "owntracks")
     assert first.version == 5
 
 
 def test_app_point_id_differs_by_device_time_and_app():
-    base = event_ids.app_point_id("phone", T, "owntracks")
+    base = event_ids.derived_event_id("phone", T, "owntracks")
     others = {
-        event_ids.app_point_id("tablet", T, "owntracks"),
-        event_ids.app_point_id("phone", T + timedelta(microseconds=1), "owntracks"),
-        event_ids.app_point_id("phone", T, "gpslogger"),
+        event_ids.derived_event_id("tablet", T, "owntracks"),
+        event_ids.derived_event_id("phone", T + timedelta(microseconds=1), "owntracks"),
+        event_ids.derived_event_id("phone", T, "gpslogger"),
     }
     assert base not in others
     assert len(others) == 3
@@ -25,9 +25,9 @@ def test_app_point_id_differs_by_device_time_and_app():
 
 def test_app_point_id_ignores_how_the_time_was_written():
     other_zone = T.astimezone(datetime.now().astimezone().tzinfo)
-    assert event_ids.app_point_id("p", other_zone, "x") == event_ids.app_point_id(
-        "p", T, "x"
-    )
+    assert event_ids.derived_event_id(
+        "p", other_zone, "x"
+    ) == event_ids.derived_event_id("p", T, "x")
 
 
 def test_content_id_changes_with_any_part():
@@ -40,7 +40,7 @@ def test_content_id_changes_with_any_part():
 
 def test_content_id_is_a_standard_uuid5():
     assert event_ids.content_id("p", "gps", b"{}") == uuid5(
-        event_ids.NAMESPACE, "content|p|gps|{}"
+        event_ids.LOOM_NAMESPACE, "content|p|gps|{}"
     )
 
 

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from ingest_api.event_ids import content_id
 from ingest_api.inputs import (
     MAX_BATCH,
     DeviceMismatchError,
@@ -17,6 +16,7 @@ from ingest_api.inputs import (
     request_schemas,
 )
 from loom_core.contracts import FAMILIES, AudioChunk, CameraFrame, GpsFix
+from loom_core.contracts.ids import content_id
 
 GPS = FAMILIES["gps"]
 NOW = datetime.now(UTC)

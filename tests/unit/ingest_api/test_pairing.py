@@ -1,8 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
-from ingest_api.event_ids import pair_id_of
 from ingest_api.pairing import combine, pair_key
 from loom_core.contracts import CameraFrame
+from loom_core.contracts.ids import pair_id_of
 
 T = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
