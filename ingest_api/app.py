@@ -19,7 +19,6 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from opentelemetry.sdk.trace import TracerProvider
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 
 from ingest_api import errors
@@ -88,9 +87,16 @@ class BodyLimit:
             return
         limit, setting = self._limit(scope)
         detail = f"the request body is over the limit of {limit} bytes ({setting})"
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            await JSONResponse({"detail": detail}, 413)(scope, receive, send)
+        declared = next(
+            (value for name, value in scope["headers"] if name == b"content-length"),
+            None,
+        )
+        if declared is not None and declared.isdigit():
+            if int(declared) > limit:
+                await JSONResponse({"detail": detail}, 413)(scope, receive, send)
+                return
+            # The server reads no more than a declared length: nothing to count.
+            await self.app(scope, receive, send)
             return
         seen = 0
 

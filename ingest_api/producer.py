@@ -59,9 +59,11 @@ class _Batch:
     are in.
     """
 
-    __slots__ = ("future", "loop", "remaining", "reports", "started")
+    __slots__ = ("deadline", "future", "loop", "remaining", "reports", "started")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, size: int) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, size: int, wait_s: float
+    ) -> None:
         self.loop = loop
         self.future: asyncio.Future[None] = loop.create_future()
         self.reports: list[tuple[KafkaError | None, Message | None] | Exception] = [
@@ -69,6 +71,7 @@ class _Batch:
         ] * size
         self.remaining = size
         self.started = time.monotonic()
+        self.deadline = loop.time() + wait_s
 
     def report(self, index: int, err: KafkaError | None, msg: Message | None) -> None:
         """Record one delivery report (runs inside poll(), on the event loop)."""
@@ -155,7 +158,8 @@ class EventProducer:
         self._producer = Producer(self.config)
         self._broken = False
         self._brokers_down = False
-        self._poller: asyncio.TimerHandle | None = None
+        self._poller: asyncio.Handle | None = None
+        self._waiting: list[_Batch] = []
 
     # -- delivery -------------------------------------------------------------------
     async def send(self, message: Outgoing) -> Delivery:
@@ -186,19 +190,19 @@ class EventProducer:
         if not messages:
             return []
         loop = asyncio.get_running_loop()
-        batch = _Batch(loop, len(messages))
-        producer = self._producer
-        for index, message in enumerate(messages):
-            self._produce(producer, batch, index, message, headers)
-        if self._poller is None:
-            self._poller = loop.call_soon(self._poll, loop)
         wait_s = self.ack_timeout_s
         if self._brokers_down:
             wait_s = min(wait_s, DOWN_ACK_TIMEOUT_S)
-        try:
-            async with asyncio.timeout(wait_s):
-                await batch.future
-        except TimeoutError:
+        batch = _Batch(loop, len(messages), wait_s)
+        producer = self._producer
+        for index, message in enumerate(messages):
+            self._produce(producer, batch, index, message, headers)
+        # The poller ends the wait at the deadline (no timer per request).
+        self._waiting.append(batch)
+        if self._poller is None:
+            self._poller = loop.call_soon(self._poll, loop)
+        await batch.future
+        if batch.remaining:
             timeout = DeliveryError(
                 f"Kafka did not acknowledge within {wait_s:g} s"
                 + (" (no broker is reachable)" if self._brokers_down else "")
@@ -260,13 +264,24 @@ class EventProducer:
 
         Polling on the loop (every millisecond, only while something waits for an
         acknowledgement) costs less than a polling thread: no GIL hand-over and
-        no cross-thread wake-up per report.
+        no cross-thread wake-up per report. It also ends the waits that reach
+        their deadline, so requests need no timer of their own.
         """
         self._poller = None
         if self._broken:
             self._replace()
         self._producer.poll(0)
-        if len(self._producer):
+        now = loop.time()
+        waiting = []
+        for batch in self._waiting:
+            if batch.future.done():
+                continue
+            if batch.deadline <= now:
+                batch.future.set_result(None)  # with reports missing: timed out
+            else:
+                waiting.append(batch)
+        self._waiting = waiting
+        if waiting or len(self._producer):
             self._poller = loop.call_later(POLL_INTERVAL_S, self._poll, loop)
 
     def _replace(self) -> None:
