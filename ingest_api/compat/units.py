@@ -79,7 +79,11 @@ def parse_time(value: object) -> datetime:
         raise ValueError(msg)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        msg = f"{value!r} is out of range once converted to UTC"
+        raise ValueError(msg) from None
 
 
 def optional_time(value: object) -> datetime | None:

@@ -221,3 +221,12 @@ def test_a_batch_with_bad_items_answers_per_item():
 def test_what_is_not_a_batch_fails_as_a_whole(raw):
     with pytest.raises(ValidationError):
         parse_batch(raw, "phone", NOW)
+
+
+@pytest.mark.parametrize(
+    "at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+)
+def test_times_that_overflow_in_utc_are_a_422_not_a_crash(at):
+    # Found by schemathesis: astimezone() raised OverflowError (a 500).
+    with pytest.raises(ValidationError, match="out of range"):
+        parse_event(GPS, body(gps(recorded_at=at)), "phone", NOW)

@@ -73,6 +73,11 @@ def test_parse_time_says_what_it_accepts(value):
         units.parse_time(value)
 
 
+def test_parse_time_out_of_range_in_utc():
+    with pytest.raises(ValueError, match="out of range"):
+        units.parse_time("0001-01-01T00:00:00+01:00")
+
+
 def test_optional_time_treats_empty_as_absent():
     assert units.optional_time("") is None
     assert units.optional_time(None) is None
