@@ -3,7 +3,8 @@
     uvicorn --factory ingest_api.app:create_app --port 8000
 
 Its connections (Kafka producer, Redis, PostgreSQL key store) live in
-``app.state.services`` for the app's lifespan; routers reach them with ``Depends``.
+``app.state.services`` for the app's lifespan; routers reach them with ``Depends``,
+the hot event and tracker-app routes through ``services.caller`` (see there why).
 """
 
 from __future__ import annotations
