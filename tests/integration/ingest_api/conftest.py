@@ -47,10 +47,13 @@ def register(database_url: str, name: str = "test") -> Device:
 
 
 @pytest.fixture(scope="module")
-def device(stack, settings: LoomSettings) -> Device:
-    """A device registered in the shared database for this module."""
+def device(stack, settings: LoomSettings) -> Iterator[Device]:
+    """A device registered in the shared database for this module (revoked after)."""
     del stack  # up and migrated first
-    return register(settings.database_url)
+    registered = register(settings.database_url)
+    yield registered
+    with psycopg.connect(settings.database_url) as conn:
+        registry.revoke(conn, registered.device_id)
 
 
 @pytest.fixture(scope="module")
