@@ -18,6 +18,8 @@ COMMANDS: dict[str, str] = {
     "sql": "loom_cli.analytics.cli:sql",
     "db": "loom_cli.db:db",
     "serve": "loom_cli.serve:serve",
+    "api": "loom_cli.api:api",
+    "devices": "loom_cli.devices:devices",
 }
 
 

@@ -36,7 +36,11 @@ def utc_now() -> datetime:
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+        msg = "is out of range once converted to UTC"
+        raise ValueError(msg) from None
 
 
 def _not_in_future(value: datetime) -> datetime:

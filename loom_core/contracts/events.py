@@ -108,10 +108,11 @@ class FrameImage(Contract):
 class CameraFrame(DeviceEvent):
     """A camera frame; a front/back pair travels as one message.
 
-    A client posts one image (``image``) with an optional ``pair_id`` and
-    ``camera``. The ingress holds the first of a pair until its mate comes, then
-    produces one message with both images in ``images`` and ``pairing="paired"``;
-    a frame whose mate never comes is produced alone with ``pairing="unpaired"``.
+    A client posts one image in ``images`` with an optional ``pair_id`` (and the
+    ``camera`` of the image). The ingress holds the first of a pair until its mate
+    comes, then produces one message with both images in ``images`` (earliest
+    first) and ``pairing="paired"``; a frame whose mate never comes is produced
+    alone with ``pairing="unpaired"``. Two images posted together are ``paired``.
     """
 
     images: list[FrameImage] = Field(min_length=1, max_length=2)

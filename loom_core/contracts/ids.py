@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 
@@ -18,3 +19,36 @@ def derived_event_id(device_id: str, recorded_at: datetime, source: str) -> uuid
     """
     instant = recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
     return uuid.uuid5(LOOM_NAMESPACE, f"{device_id}|{instant}|{source}")
+
+
+# Ids of the ingress's own events. Each name starts with its kind, so ids of
+# different kinds can never meet (a device id has no '|' and no '+').
+
+
+def content_id(device_id: str, family: str, content: bytes) -> uuid.UUID:
+    """Return the id of a posted event that came without one.
+
+    ``content`` is the event's canonical JSON without ``event_id`` and
+    ``received_at``: a retried POST of the same event gets the same id, and two
+    different events never share one. (``uuid5`` spelled out: the content is
+    bytes already, and this runs for every event of a batch.)
+    """
+    name = f"content|{device_id}|{family}|".encode() + content
+    digest = hashlib.sha1(LOOM_NAMESPACE.bytes + name, usedforsecurity=False).digest()
+    return uuid.UUID(bytes=digest[:16], version=5)
+
+
+def chunk_id(device_id: str, stream_id: str, sequence: int) -> uuid.UUID:
+    """Return the id of chunk ``sequence`` of an audio stream or upload."""
+    return uuid.uuid5(LOOM_NAMESPACE, f"chunk|{device_id}|{stream_id}|{sequence}")
+
+
+def frame_id(device_id: str, file_id: str, index: int) -> uuid.UUID:
+    """Return the id of the ``index``-th frame sampled from an uploaded video."""
+    return uuid.uuid5(LOOM_NAMESPACE, f"frame|{device_id}|{file_id}|{index}")
+
+
+def pair_id_of(first: uuid.UUID, second: uuid.UUID) -> uuid.UUID:
+    """Return the id of the paired message of two camera frames (order-free)."""
+    low, high = sorted((str(first), str(second)))
+    return uuid.uuid5(LOOM_NAMESPACE, f"pair|{low}|{high}")

@@ -1,0 +1,217 @@
+"""The FastAPI app: ``create_app()`` builds one, ``loom api`` serves it with uvicorn.
+
+    uvicorn --factory ingest_api.app:create_app --port 8000
+
+Its connections (Kafka producer, Redis, PostgreSQL key store) live in
+``app.state.services`` for the app's lifespan; routers reach them with ``Depends``,
+the hot event and tracker-app routes through ``services.caller`` (see there why).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from opentelemetry.sdk.trace import TracerProvider
+from starlette.exceptions import HTTPException
+
+from ingest_api import errors
+from ingest_api.auth import SECURITY_SCHEMES
+from ingest_api.errors import TooLarge
+from ingest_api.inputs import request_schemas
+from ingest_api.observability import (
+    ASGIApp,
+    Message,
+    Metrics,
+    ObservabilityMiddleware,
+    Receive,
+    Scope,
+    Send,
+    tracer_from,
+    tracer_provider_for,
+)
+from ingest_api.routes import audio_stream, compat, events, health, uploads
+from ingest_api.services import running
+from ingest_api.settings import IngestSettings
+
+_KEY_IN_URL = re.compile(r"([?&](?:key|api_key)=)[^&\s\"]*", re.IGNORECASE)
+
+
+class RedactKeys(logging.Filter):
+    """Hide ``?key=...`` in access-log lines: API keys never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's arguments with the key values masked."""
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(
+                _KEY_IN_URL.sub(r"\1***", a) if isinstance(a, str) else a for a in args
+            )
+        return True
+
+
+def _redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactKeys) for f in access.filters):
+        access.addFilter(RedactKeys())
+
+
+class BodyLimit:
+    """Answer 413 (JSON, naming the limit) to bodies over the configured size.
+
+    Upload chunks (``PUT /v1/uploads/...``) have their own, larger limit. A
+    declared ``Content-Length`` is refused before reading; a chunked body is
+    counted as it streams.
+    """
+
+    def __init__(self, app: ASGIApp, default: int, uploads: int) -> None:
+        self.app = app
+        self.default = default
+        self.uploads = uploads
+
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        if scope["method"] == "PUT" and scope["path"].startswith("/v1/uploads/"):
+            return self.uploads, "LOOM_UPLOAD_CHUNK_MAX_BYTES"
+        return self.default, "LOOM_MAX_BODY_BYTES"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse or count the body, then run the app."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, setting = self._limit(scope)
+        detail = f"the request body is over the limit of {limit} bytes ({setting})"
+        declared = next(
+            (value for name, value in scope["headers"] if name == b"content-length"),
+            None,
+        )
+        if declared is not None and declared.isdigit():
+            if int(declared) > limit:
+                await JSONResponse({"detail": detail}, 413)(scope, receive, send)
+                return
+            # The server reads no more than a declared length: nothing to count.
+            await self.app(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise TooLarge(detail)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+_UNPARSABLE = "There was an error parsing the body"  # FastAPI's words, e.g. bad UTF-8
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Answer a body FastAPI cannot decode like any malformed JSON: 422."""
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for it
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE:
+        error = {
+            "loc": ["body"],
+            "msg": "the body is not UTF-8 JSON",
+            "type": "json_invalid",
+        }
+        return JSONResponse({"detail": [error]}, 422)
+    return await http_exception_handler(request, exc)
+
+
+def _complete_openapi(app: FastAPI) -> None:
+    """Finish the schema FastAPI generates.
+
+    Operations that need a key (those documenting a 401) list the ways to send
+    one (see :data:`~ingest_api.auth.SECURITY_SCHEMES`), the event bodies the
+    routes read themselves get their schemas, and a route serving both GET and
+    POST (the tracker apps) gets an operation id per method.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Duplicate Operation ID")
+                schema = generate()
+            components = schema.setdefault("components", {})
+            components["securitySchemes"] = SECURITY_SCHEMES
+            components.setdefault("schemas", {}).update(request_schemas())
+            any_scheme = [{name: []} for name in SECURITY_SCHEMES]
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    if "401" in operation.get("responses", {}):  # it needs a key
+                        operation["security"] = any_scheme
+                ids = {operation["operationId"] for operation in operations.values()}
+                if len(operations) > 1 and len(ids) == 1:
+                    for method, operation in operations.items():
+                        operation["operationId"] += f"_{method}"
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(
+    settings: IngestSettings | None = None,
+    *,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """Return a new ingest API.
+
+    Parameters
+    ----------
+    settings
+        Connections and limits; read from ``LOOM_*`` variables when omitted.
+    tracer_provider
+        Where spans go; default: an OTLP exporter when ``otlp_endpoint`` is set,
+        otherwise spans are not recorded (a client's ``traceparent`` still reaches
+        the Kafka headers).
+    """
+    settings = settings or IngestSettings()
+    provider = tracer_provider or tracer_provider_for(
+        settings.otlp_endpoint, settings.service_name
+    )
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with running(settings, metrics, provider) as services:
+            app.state.services = services
+            yield
+
+    app = FastAPI(
+        title="Loom ingest API",
+        version="1.0.0",
+        summary="Devices and tracker apps post raw events; each is acknowledged "
+        "once Kafka has it.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    errors.install(app)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        uploads=settings.upload_chunk_max_bytes,
+    )
+    app.add_middleware(
+        ObservabilityMiddleware, metrics=metrics, tracer=tracer_from(provider)
+    )
+    app.include_router(events.router)
+    app.include_router(compat.router)
+    app.include_router(audio_stream.router)
+    app.include_router(uploads.router)
+    app.include_router(health.router)
+    _complete_openapi(app)
+    _redact_access_log()
+    return app

@@ -1,0 +1,1 @@
+"""One router per domain: events, tracker apps, audio stream, uploads, health."""

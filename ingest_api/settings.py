@@ -1,0 +1,106 @@
+"""Settings of the ingest API: the stack's connections plus the ingress's own knobs.
+
+Every field is read from a ``LOOM_*`` environment variable (``LOOM_MAX_BODY_BYTES``,
+``LOOM_AUDIO_CHUNK_SECONDS``, ``LOOM_OTLP_ENDPOINT``, ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from loom_core.settings import LoomSettings
+
+# Limits of the Redis keys in project-rules.md.
+PAIR_TTL_LIMIT_S = 30
+CHUNK_TTL_LIMIT_S = 300
+
+
+class IngestSettings(LoomSettings):
+    """How the ingress behaves; the connection fields come from :class:`LoomSettings`."""
+
+    max_body_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        gt=0,
+        description="Largest JSON request body; bigger ones get 413",
+    )
+    kafka_max_message_bytes: int = Field(
+        default=4_000_000,
+        gt=0,
+        description="Largest Kafka message value (the broker allows 4 MiB)",
+    )
+    kafka_ack_timeout_seconds: float = Field(
+        default=4.5,
+        gt=0,
+        le=5,
+        description="How long a request waits for Kafka's delivery report before 503",
+    )
+    retry_after_seconds: int = Field(
+        default=5, ge=1, description="Retry-After sent with a 503"
+    )
+    audio_chunk_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Length of the audio chunks cut from streams and uploads",
+    )
+    pair_wait_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long the first frame of a camera pair waits for its mate",
+    )
+    pair_ttl_seconds: int = Field(
+        default=PAIR_TTL_LIMIT_S,
+        gt=0,
+        le=PAIR_TTL_LIMIT_S,
+        description="TTL of pair:<device_id>:<pair_id> keys in Redis",
+    )
+    upload_ttl_seconds: int = Field(
+        default=CHUNK_TTL_LIMIT_S,
+        gt=0,
+        le=CHUNK_TTL_LIMIT_S,
+        description="TTL of chunk:<file_id>:offset, refreshed by every PUT",
+    )
+    upload_chunk_max_bytes: int = Field(
+        default=16 * 1024 * 1024, gt=0, description="Largest body of one upload PUT"
+    )
+    upload_max_bytes: int = Field(
+        default=4 * 1024**3, gt=0, description="Largest resumable upload"
+    )
+    uploads_dir: Path | None = Field(
+        default=None, description="Bytes of uploads in progress; default <home>/uploads"
+    )
+    video_frame_interval_seconds: float = Field(
+        default=5.0, gt=0, description="One camera frame per this many video seconds"
+    )
+    video_frame_max_side: int = Field(
+        default=1280, ge=64, description="Sampled video frames are scaled to fit"
+    )
+    api_key_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a checked API key is trusted without asking PostgreSQL"
+        " (revocations evict it at once through LISTEN/NOTIFY)",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces;"
+        " tracing is off when unset",
+    )
+    service_name: str = Field(default="ingest_api", description="OTel service.name")
+
+    @model_validator(mode="after")
+    def _pair_wait_fits_ttl(self) -> IngestSettings:
+        if self.pair_wait_seconds >= self.pair_ttl_seconds:
+            msg = (
+                f"pair_wait_seconds ({self.pair_wait_seconds:g}) must be shorter than "
+                f"pair_ttl_seconds ({self.pair_ttl_seconds})"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def uploads(self) -> Path:
+        """Folder of upload bytes on local disk."""
+        return self.uploads_dir or self.home / "uploads"
