@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 BIN := .venv/bin
 
-.PHONY: help setup demo test unit integration lint format lock stack-up stack-down helm
+.PHONY: help setup demo test unit integration lint format lock stack-up stack-down helm docker
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,11 @@ lock:  ## re-lock dependencies and export requirements-locked.txt
 helm: setup  ## render and validate the charts, Flux overlays, alerts, workflows, Dockerfiles
 	scripts/install-tools.sh >/dev/null
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit/deploy
+
+docker:  ## build the service images with BuildKit (needs a Docker engine)
+	for service in ingest-api loom-dagster; do \
+	  docker buildx build -f deploy/docker/$$service/Dockerfile -t loom/$$service:dev --load .; \
+	done
 
 stack-up: setup  ## start Kafka, TimescaleDB, Redis and Trino
 	$(BIN)/loom stack up
