@@ -30,19 +30,30 @@ CRD_MODELS = {
 }
 
 
+def _folder(kube_version: str) -> str:
+    return f"kubernetes-json-schema/v{major_minor(kube_version)}.0-local-strict"
+
+
+@cache
+def _definitions(kube_version: str) -> Registry:
+    """One registry of the (large) shared definitions per Kubernetes version."""
+    definitions = schema_contents(
+        f"{_folder(kube_version)}/_definitions.json", kube_version
+    )
+    return Resource.from_contents(definitions) @ Registry()
+
+
 @cache
 def _validator(kind: str, api_version: str, kube_version: str) -> jsonschema.Validator:
-    version = major_minor(kube_version)
     group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
-    folder = f"kubernetes-json-schema/v{version}.0-local-strict"
     try:
-        schema = schema_contents(f"{folder}/{kind.lower()}-{group}.json", kube_version)
+        schema = schema_contents(
+            f"{_folder(kube_version)}/{kind.lower()}-{group}.json", kube_version
+        )
     except FileNotFoundError:
-        msg = f"no schema for {kind} {api_version} in Kubernetes {version}"
+        msg = f"no schema for {kind} {api_version} in Kubernetes {major_minor(kube_version)}"
         raise LookupError(msg) from None
-    definitions = schema_contents(f"{folder}/_definitions.json", kube_version)
-    registry = Resource.from_contents(schema) @ Registry()
-    registry = Resource.from_contents(definitions) @ registry
+    registry = Resource.from_contents(schema) @ _definitions(kube_version)
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 

@@ -23,6 +23,8 @@ from .render import DEPLOY
 DOCKERFILES = sorted((DEPLOY / "docker").glob("*/Dockerfile"))
 HADOLINT = shutil.which("hadolint", path=str(Path(sys.executable).parent))
 LOCK = REPO_ROOT / "requirements-locked.txt"
+# scripts/bootstrap.sh installs uv with `pip --user` where it is missing.
+UV = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")
 
 
 def instructions(dockerfile: Path) -> list[tuple[str, str]]:
@@ -122,7 +124,7 @@ def requirements(text: str) -> list[str]:
 def test_requirements_lock_matches_uv_lock() -> None:
     exported = subprocess.run(
         [
-            "uv",
+            UV,
             "export",
             "--frozen",
             "--no-dev",
@@ -149,10 +151,10 @@ def test_the_sync_command_resolves_from_the_lock(
     argv = sync[sync.index("uv pip sync") :].split("&&")[0].split()
     venv = tmp_path / "venv"
     subprocess.run(
-        ["uv", "venv", "--quiet", "--python", sys.executable, str(venv)], check=True
+        [UV, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True
     )
     done = subprocess.run(
-        [*argv, "--dry-run", "--python", str(venv / "bin" / "python")],
+        [UV, *argv[1:], "--dry-run", "--python", str(venv / "bin" / "python")],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
