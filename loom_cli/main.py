@@ -14,6 +14,7 @@ import click
 COMMANDS: dict[str, str] = {
     "stack": "loom_cli.stack.cli:stack",
     "lint": "loom_cli.lint:lint",
+    "import": "loom_cli.history.cli:import_history",
 }
 
 

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from loom_core import topics
+from loom_core.contracts import DeviceEvent
+from loom_core.contracts.families import BY_MODEL
 
 # External calls time out within 5 s; the client retries delivery internally.
 TIMEOUT_MS = 5_000
@@ -28,6 +30,15 @@ def producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
         "socket.connection.setup.timeout.ms": TIMEOUT_MS,
         **overrides,
     }
+
+
+def to_message(event: DeviceEvent) -> tuple[str, bytes, bytes]:
+    """Return ``(topic, key, value)`` of an event as the Kafka contract defines it.
+
+    Key = the device id; value = the event's JSON (bytes as base64).
+    """
+    family = BY_MODEL[type(event)]
+    return family.topic.name, event.device_id.encode(), event.model_dump_json().encode()
 
 
 def consumer_config(bootstrap: str, group_id: str, **overrides: Any) -> dict[str, Any]:

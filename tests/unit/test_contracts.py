@@ -107,3 +107,11 @@ def test_serialised_event_validates_against_its_schema():
     assert [e.message for e in validator.iter_errors(message)] == [
         "'latitude' is a required property"
     ]
+
+
+def test_write_all_regenerates_every_family(tmp_path, monkeypatch):
+    monkeypatch.setattr(schemas, "SCHEMA_DIR", tmp_path)
+    written = schemas.write_all()
+    assert sorted(p.name for p in written) == sorted(f"{n}.v1.json" for n in FAMILIES)
+    gps_schema = json.loads((tmp_path / "gps.v1.json").read_text())
+    assert gps_schema["x-topic"] == "device.sensor.gps.raw"

@@ -39,6 +39,7 @@ def test_consuming_without_producing_warns():
     (finding,) = check_source(source)
     assert (finding.code, finding.severity, finding.line) == ("LOOM003", "warning", 2)
     assert codes(source + "p.produce('device.sensor.gps.dead_letter', b'')") == []
+    assert check_source(source, "tests/integration/test_x.py") == []
 
 
 def test_redis_ttl_above_limits_warns():

@@ -1,0 +1,1 @@
+"""`loom demo`: the whole platform end to end on a sample day."""
