@@ -1,4 +1,4 @@
-
+{{/* The labels of the chart's one component and the Secret its pods read. */}}
 {{- define "ingest-api.labels" -}}
 {{- include "loom.labels" (dict "ctx" . "component" "ingestion-api") -}}
 {{- end -}}

@@ -1,7 +1,8 @@
 {{/*
 Helpers shared by every Loom chart. Each takes the chart's root context, or a dict
 with "ctx" (the root context) and the component's own values, and is the one place
-where a rule of deploy/README.md (labels, images by digest, security) is written.
+where a rule of tests/unit/deploy/policy.py (labels, images by digest, security)
+is written.
 */}}
 
 {{- define "loom.name" -}}

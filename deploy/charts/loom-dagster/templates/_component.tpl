@@ -1,3 +1,4 @@
+{{/* Labels per component, and the configuration every Loom Dagster process reads. */}}
 {{- define "loom-dagster.labels" -}}
 {{- include "loom.labels" (dict "ctx" .ctx "component" .component) -}}
 {{- end -}}
