@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 BIN := .venv/bin
 
-.PHONY: help setup demo test unit integration lint format lock stack-up stack-down
+.PHONY: help setup demo test unit integration lint format lock stack-up stack-down helm docker
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,15 @@ format: setup  ## apply black and ruff's fixes
 lock:  ## re-lock dependencies and export requirements-locked.txt
 	uv lock
 	uv export --frozen --no-dev --no-emit-project --format requirements-txt --quiet -o requirements-locked.txt
+
+helm: setup  ## render and validate the charts, Flux overlays, alerts, workflows, Dockerfiles
+	scripts/install-tools.sh >/dev/null
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/deploy
+
+docker:  ## build the service images with BuildKit (needs a Docker engine)
+	for service in ingest-api loom-dagster; do \
+	  docker buildx build -f deploy/docker/$$service/Dockerfile -t loom/$$service:dev --load .; \
+	done
 
 stack-up: setup  ## start Kafka, TimescaleDB, Redis and Trino
 	$(BIN)/loom stack up
