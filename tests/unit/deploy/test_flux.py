@@ -31,6 +31,7 @@ from .render import (
 from .schemas import schema_errors
 
 CATALOG = DEPLOY / "trino" / "catalog"
+KAFKA_TABLES = DEPLOY / "trino" / "kafka-tables"
 
 
 def test_the_three_environments_exist() -> None:
@@ -171,13 +172,33 @@ def test_trino_catalogs_come_from_the_local_stack_files(
     wanted = {
         v for text in files.values() for v in re.findall(r"\$\{ENV:(\w+)\}", text)
     }
+    plain = {e["name"] for e in values.get("env", [])}  # addresses, not secrets
     assert wanted
-    assert wanted <= sealed
+    assert wanted <= sealed | plain
+    assert sealed >= {v for v in wanted if "PASSWORD" in v or "JDBC" in v}
 
 
 def test_every_catalog_file_is_in_the_config_map(tools: Tools) -> None:
     (config_map,) = kustomize_build(tools, CATALOG)
     assert set(config_map["data"]) == {p.name for p in CATALOG.glob("*.properties")}
+
+
+def test_every_kafka_table_description_is_in_the_config_map(tools: Tools) -> None:
+    (config_map,) = kustomize_build(tools, KAFKA_TABLES)
+    assert set(config_map["data"]) == {p.name for p in KAFKA_TABLES.glob("*.json")}
+
+
+@pytest.mark.parametrize("overlay", overlays())
+def test_trino_pods_mount_the_kafka_table_descriptions(
+    flux: dict[str, Overlay], overlay: str
+) -> None:
+    values = release_values(flux[overlay].release("trino"), flux[overlay].objects)
+    env = {e["name"]: e["value"] for e in values["env"]}
+    for role in ("coordinator", "worker"):
+        (mount,) = values[role]["additionalVolumeMounts"]
+        assert mount["mountPath"] == env["LOOM_TRINO_KAFKA_TABLES"]
+        (volume,) = values[role]["additionalVolumes"]
+        assert volume["configMap"]["name"] == "trino-kafka-tables"
 
 
 def leaves(
