@@ -2,7 +2,11 @@
 
 They run in the foreground against the stack of ``LOOM_*`` (``loom stack up``),
 after the migrations are applied. Ctrl-C or SIGTERM stops all three (and what
-they started); if one exits on its own, the others are stopped too.
+they started); if one exits on its own, the others are stopped too. Their pids are
+recorded under ``$LOOM_HOME/run`` (:mod:`loom_cli.stack.apps`), so ``loom stack
+down`` stops them too, from another terminal. ``loom demo`` runs the same
+children through the same :class:`Supervisor`, with their output in
+``$LOOM_HOME/logs``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import click
 
-from loom_cli.stack.process import port_in_use
+from loom_cli.stack import apps
+from loom_cli.stack.process import ManagedProcess, port_in_use
 from loom_core.settings import REPO_ROOT, LoomSettings
 
 API_APP = "ingest_api.app:create_app"
@@ -100,31 +105,90 @@ def children(api_app: str, host: str, api_port: int, ui_port: int) -> list[Child
 
 
 class Supervisor:
-    """Starts children in their own process groups and stops them all together."""
+    """Starts children in their own process groups and stops them all together.
 
-    def __init__(self, members: list[Child], env: dict[str, str]) -> None:
+    Parameters
+    ----------
+    members
+        The children.
+    env
+        Their environment (:func:`child_env`).
+    settings
+        When given, each child's pid is recorded under ``$LOOM_HOME/run`` while it
+        runs, so ``loom stack down`` can stop it.
+    log_to_files
+        Append each child's output to ``$LOOM_HOME/logs/<name>.log`` instead of
+        this terminal (needs ``settings``).
+    label
+        Names the supervising command in its messages.
+    """
+
+    def __init__(
+        self,
+        members: list[Child],
+        env: dict[str, str],
+        settings: LoomSettings | None = None,
+        *,
+        log_to_files: bool = False,
+        label: str = "loom serve",
+    ) -> None:
         self.members = members
         self.env = env
+        self.settings = settings
+        self.log_to_files = log_to_files
+        self.label = label
         self.stop_requested = False
 
     def request_stop(self, signum: int, _frame: FrameType | None) -> None:
         """Signal handler: ask the wait loop to stop everything."""
-        click.echo(f"loom serve: {signal.Signals(signum).name}, stopping", err=True)
+        click.echo(f"{self.label}: {signal.Signals(signum).name}, stopping", err=True)
         self.stop_requested = True
 
     def start(self) -> None:
         """Start every child (each leads a new process group)."""
         for child in self.members:
-            child.process = subprocess.Popen(
-                child.argv, env=self.env, cwd=REPO_ROOT, start_new_session=True
-            )
+            handle = self._handle(child)
+            output = None
+            if handle is not None and self.log_to_files:
+                handle.log_dir.mkdir(parents=True, exist_ok=True)
+                output = handle.log_file.open("ab")
+                output.write(f"\n--- loom: starting {child.name} ---\n".encode())
+                output.flush()
+            try:
+                child.process = subprocess.Popen(
+                    child.argv,
+                    env=self.env,
+                    cwd=REPO_ROOT,
+                    start_new_session=True,
+                    stdin=subprocess.DEVNULL if output else None,
+                    stdout=output,
+                    stderr=subprocess.STDOUT if output else None,
+                )
+            finally:
+                if output is not None:
+                    output.close()
+            if handle is not None:
+                handle.run_dir.mkdir(parents=True, exist_ok=True)
+                handle.pid_file.write_text(f"{child.process.pid}\n")
+
+    def _handle(self, child: Child) -> ManagedProcess | None:
+        if self.settings is None or child.name not in apps.APPS:
+            return None
+        return apps.app_process(self.settings, child.name)
+
+    def exited(self) -> Child | None:
+        """Return a child that has exited, if any."""
+        for child in self.members:
+            if child.process and child.process.poll() is not None:
+                return child
+        return None
 
     def wait(self) -> Child | None:
         """Block until a stop is requested (None) or a child exits (that child)."""
         while not self.stop_requested:
-            for child in self.members:
-                if child.process and child.process.poll() is not None:
-                    return child
+            exited = self.exited()
+            if exited is not None:
+                return exited
             time.sleep(POLL_S)
         return None
 
@@ -140,12 +204,15 @@ class Supervisor:
                 child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 click.echo(
-                    f"loom serve: {child.name} did not stop; killing it", err=True
+                    f"{self.label}: {child.name} did not stop; killing it", err=True
                 )
         for child in running:
             _signal_group(child, signal.SIGKILL)  # stragglers: code servers, runs
             assert child.process is not None  # noqa: S101
             child.process.wait()
+            handle = self._handle(child)
+            if handle is not None and handle.pid() == child.process.pid:
+                handle.pid_file.unlink(missing_ok=True)
 
 
 def _signal_group(child: Child, signum: signal.Signals) -> None:
@@ -165,6 +232,26 @@ def _require_app(api_app: str) -> None:
             f"cannot import the ingest API {api_app!r}: module {module} is not in "
             "this checkout; merge the ingest API branch, or pass --api-app"
         )
+        raise click.ClickException(msg)
+
+
+def require_free_ports(
+    settings: LoomSettings, host: str, api_port: int, ui_port: int
+) -> None:
+    """Fail with what to do when the API's or the UI's port is taken."""
+    running = apps.running_apps(settings)
+    for name, port in (("the ingest API", api_port), ("the Dagster UI", ui_port)):
+        if not port_in_use(port, host):
+            continue
+        if running:
+            pids = ", ".join(f"{app} {pid}" for app, pid in running.items())
+            msg = (
+                f"port {port} for {name} is taken: `loom serve` or `loom demo` "
+                f"already runs the platform ({pids}); use it, or stop it with "
+                "`loom stack down`"
+            )
+        else:
+            msg = f"port {port} for {name} is taken; stop what holds it or pick another port"
         raise click.ClickException(msg)
 
 
@@ -197,29 +284,28 @@ def serve(api_app: str, host: str, api_port: int, ui_port: int) -> None:
     """Run the ingest API, the Dagster UI and the Dagster daemon until Ctrl-C."""
     settings = LoomSettings()
     _require_app(api_app)
-    for name, port in (("the ingest API", api_port), ("the Dagster UI", ui_port)):
-        if port_in_use(port, host):
-            msg = f"port {port} for {name} is taken; stop what holds it or pick another port"
-            raise click.ClickException(msg)
+    require_free_ports(settings, host, api_port, ui_port)
     _migrate(settings)
     env = child_env(settings, prepare_dagster_home(settings))
-    supervisor = Supervisor(children(api_app, host, api_port, ui_port), env)
+    supervisor = Supervisor(children(api_app, host, api_port, ui_port), env, settings)
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
-    supervisor.start()
-    click.echo(
-        f"loom serve: ingest API http://{host}:{api_port}, Dagster UI "
-        f"http://{host}:{ui_port}; Ctrl-C stops everything",
-        err=True,
-    )
-    exited = supervisor.wait()
-    if exited is not None:
-        code = exited.process.returncode if exited.process else 1
-        click.secho(
-            f"loom serve: {exited.name} exited with code {code} (see its output "
-            "above); stopping the others",
-            fg="red",
+    with apps.supervising(settings):
+        supervisor.start()
+        click.echo(
+            f"loom serve: ingest API http://{host}:{api_port}, Dagster UI "
+            f"http://{host}:{ui_port}; Ctrl-C (or `loom stack down`) stops "
+            "everything",
             err=True,
         )
-    supervisor.stop()
+        exited = supervisor.wait()
+        if exited is not None:
+            code = exited.process.returncode if exited.process else 1
+            click.secho(
+                f"loom serve: {exited.name} exited with code {code} (see its output "
+                "above); stopping the others",
+                fg="red",
+                err=True,
+            )
+        supervisor.stop()
     sys.exit(1 if exited is not None else 0)
