@@ -42,6 +42,7 @@ from loom_core.settings import LoomSettings
 
 ENRICHMENT_SENSORS = [f"{asset}_after_landing" for asset in follow.ENRICHED]
 POLL_S = 2.0
+QUEUE_PRIORITY = 5  # ahead of a backlog (0), behind landing runs (10)
 
 
 class DemoError(Exception):
@@ -212,10 +213,19 @@ class Demo:
                         progress.console.print(
                             f"    [yellow]run {run.run_id[:8]} ({run.job}"
                             f"{', ' + run.partition if run.partition else ''}) failed;"
-                            f" Dagster retries it: {ui.run_url(run.run_id)}[/yellow]"
+                            f" Dagster retries it: {ui.run_url(run.run_id)}[/yellow]",
+                            soft_wrap=True,
                         )
                 if seen.done:
                     break
+                for run in seen.stuck_in_queue(goal.partition, time.time()):
+                    jumped = ui.relaunch_first(run, QUEUE_PRIORITY, "loom demo")
+                    progress.console.print(
+                        f"    run {run.run_id[:8]} ({', '.join(run.assets)}) waits "
+                        f"behind a backlog of queued runs; launched ahead of it as "
+                        f"{ui.run_url(jumped)}",
+                        soft_wrap=True,
+                    )
                 if seen.signature() != last:
                     last, changed = seen.signature(), time.monotonic()
                 elif time.monotonic() - changed > stall_s:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import yaml
 
 LOCATION = "loom_dagster.definitions"  # workspace.yaml's python_module
 REPOSITORY = "__repository__"  # the repository of a module's Definitions
@@ -55,11 +56,40 @@ RUNS = """
 query ($filter: RunsFilter) {
   runsOrError(filter: $filter, limit: 500) {
     __typename
-    ... on Runs { results { runId jobName status tags { key value } assetSelection { path } } }
+    ... on Runs { results {
+      runId jobName status creationTime runConfigYaml
+      tags { key value } assetSelection { path }
+    } }
     ... on PythonError { message }
   }
 }
 """
+LAUNCH = """
+mutation ($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}
+"""
+CANCEL = """
+mutation ($runId: String!) {
+  terminateRun(runId: $runId) {
+    __typename
+    ... on TerminateRunFailure { message }
+    ... on PythonError { message }
+  }
+}
+"""
+# Tags a copy of a run must not keep: who requested it and how it was deduplicated.
+NOT_COPIED = (
+    "dagster/sensor_name",
+    "dagster/tick",
+    "dagster/run_key",
+    "dagster/priority",
+)
 
 
 class DagsterError(Exception):
@@ -75,6 +105,8 @@ class Run:
     status: str  # QUEUED, STARTING, STARTED, SUCCESS, FAILURE, CANCELED, ...
     tags: dict[str, str]
     assets: tuple[str, ...] = ()
+    created: float = 0.0  # epoch seconds
+    run_config_yaml: str = "{}"
 
     @property
     def partition(self) -> str | None:
@@ -186,9 +218,44 @@ class DagsterUI:
                 r["status"],
                 {t["key"]: t["value"] for t in r["tags"]},
                 tuple("/".join(a["path"]) for a in r["assetSelection"] or ()),
+                float(r.get("creationTime") or 0.0),
+                r.get("runConfigYaml") or "{}",
             )
             for r in runs["results"]
         ]
+
+    def relaunch_first(self, run: Run, priority: int, launched_by: str) -> str:
+        """Launch a copy of a queued asset run ahead of the queue; cancel the run.
+
+        The copy has the run's assets, partition tags and config, and the tag
+        ``dagster/priority`` (the queue starts higher priorities first). Returns
+        the new run's id.
+        """
+        tags = {k: v for k, v in run.tags.items() if k not in NOT_COPIED}
+        tags |= {"dagster/priority": str(priority), "loom/launched_by": launched_by}
+        params = {
+            "selector": {
+                "repositoryLocationName": LOCATION,
+                "repositoryName": REPOSITORY,
+                "pipelineName": run.job,
+                "assetSelection": [{"path": a.split("/")} for a in run.assets],
+            },
+            "runConfigData": yaml.safe_load(run.run_config_yaml) or {},
+            "executionMetadata": {
+                "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())]
+            },
+        }
+        launched = self.query(LAUNCH, {"params": params})["launchRun"]
+        if launched["__typename"] != "LaunchRunSuccess":
+            reason = launched.get("message") or launched.get("errors")
+            msg = (
+                f"Dagster did not launch {run.job} ({launched['__typename']}: {reason})"
+            )
+            raise DagsterError(msg)
+        # A run that started meanwhile is not cancelled: both are incremental, so
+        # the later one finds no work.
+        self.query(CANCEL, {"runId": run.run_id})
+        return launched["run"]["runId"]
 
     def run_url(self, run_id: str) -> str:
         """Return the UI page of a run."""

@@ -55,6 +55,9 @@ SOURCES: dict[str, tuple[str, ...]] = {
 }
 ENRICHED = ("gps_tracks", "transcripts", "captions")
 ACTIVE = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"}
+# A run waits this long in a queue that drains every second only behind a backlog.
+JUMP_AFTER_S = 20.0
+JUMPED_TAG = "loom/launched_by"
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,23 @@ class Observation:
     def active_runs(self) -> list[Run]:
         """Return the runs queued or running."""
         return [r for r in self.runs if r.status in ACTIVE]
+
+    def stuck_in_queue(self, partition: DeviceDay, now: float) -> list[Run]:
+        """Return the partition's enrichment runs queued behind a backlog.
+
+        A run the sensors requested that is still queued after
+        :data:`JUMP_AFTER_S` waits behind others (the landing of events posted
+        before, e.g. by `make test`); the demo launches a copy ahead of them.
+        """
+        return [
+            r
+            for r in self.runs
+            if r.status == "QUEUED"
+            and r.partition == partition.key
+            and JUMPED_TAG not in r.tags
+            and set(r.assets) & set(ENRICHED)
+            and now - r.created > JUMP_AFTER_S
+        ]
 
     def signature(self) -> tuple[object, ...]:
         """Return what changes when the pipeline makes progress (stall detection)."""

@@ -1,8 +1,8 @@
 """Post a sample day through the real ingest API, the way devices and apps post it.
 
-- GPS: the morning the way OwnTracks posts it (one location message per POST, HTTP
-  Basic auth with the device id as user, ``X-Limit-U``/``X-Limit-D`` headers), the
-  rest the way Overland does (batches of GeoJSON features, Bearer token);
+- GPS: the first half of the track the way OwnTracks posts it (one location
+  message per POST, HTTP Basic auth with the device id as user,
+  ``X-Limit-U``/``X-Limit-D`` headers), the second half the way Overland does (batches of GeoJSON features, Bearer token);
 - heart rate: one ``POST /v1/events:batch``;
 - microphone: each conversation streamed over ``WS /v1/stream/audio`` in 0.5 s
   frames, with a fixed stream id, so its chunks keep their ids on a replay;
@@ -32,7 +32,6 @@ import httpx
 from loom_cli.demo.sample_day import SAMPLE_RATE, Fix, Frame, SampleDay
 from loom_core.contracts import FAMILIES
 
-OWNTRACKS_UNTIL_HOUR = 12  # UTC: OwnTracks posts the fixes before, Overland the rest
 OVERLAND_BATCH = 200  # the app's default "points per batch"
 POST_CONCURRENCY = 4
 AUDIO_FRAME_BYTES = SAMPLE_RATE  # 0.5 s of PCM16 mono
@@ -90,9 +89,11 @@ def channel_totals(day: SampleDay) -> dict[str, float]:
 
 
 def split_day(fixes: Sequence[Fix]) -> tuple[list[Fix], list[Fix]]:
-    """Return the fixes OwnTracks posts (the morning) and those Overland posts."""
-    morning = [f for f in fixes if f.at.hour < OWNTRACKS_UNTIL_HOUR]
-    return morning, [f for f in fixes if f.at.hour >= OWNTRACKS_UNTIL_HOUR]
+    """Return the fixes OwnTracks posts and those Overland posts (halves by time)."""
+    if not fixes:
+        return [], []
+    middle = fixes[0].at + (fixes[-1].at - fixes[0].at) / 2
+    return [f for f in fixes if f.at < middle], [f for f in fixes if f.at >= middle]
 
 
 def owntracks_message(fix: Fix) -> dict[str, Any]:

@@ -158,3 +158,62 @@ def test_graphql_errors_are_one_line():
     ui, _ = ui_answering({"errors": [{"message": "Cannot query field"}]})
     with pytest.raises(DagsterError, match="refused a query: Cannot query field"):
         ui.runs_since(0)
+
+
+QUEUED = dagster_api.Run(
+    "r1",
+    "__ASSET_JOB",
+    "QUEUED",
+    {
+        "dagster/partition": "2025-06-14|demo-phone",
+        "dagster/partition/day": "2025-06-14",
+        "dagster/partition/device": "demo-phone",
+        "dagster/sensor_name": "captions_after_landing",
+        "dagster/run_key": "captions:2025-06-14|demo-phone:7",
+        "loom/trigger": "landing",
+    },
+    ("captions",),
+    created=1000.0,
+    run_config_yaml="ops:\n  captions:\n    config:\n      incremental: true\n",
+)
+
+
+def test_a_queued_run_is_launched_again_ahead_of_the_queue_then_cancelled():
+    launched = {
+        "data": {
+            "launchRun": {"__typename": "LaunchRunSuccess", "run": {"runId": "r2"}}
+        }
+    }
+    cancelled = {"data": {"terminateRun": {"__typename": "TerminateRunSuccess"}}}
+    ui, sent = ui_answering(launched, cancelled)
+
+    assert ui.relaunch_first(QUEUED, 5, "loom demo") == "r2"
+
+    params = sent[0]["variables"]["params"]
+    assert params["selector"]["pipelineName"] == "__ASSET_JOB"
+    assert params["selector"]["assetSelection"] == [{"path": ["captions"]}]
+    assert params["runConfigData"] == {
+        "ops": {"captions": {"config": {"incremental": True}}}
+    }
+    tags = {t["key"]: t["value"] for t in params["executionMetadata"]["tags"]}
+    assert tags == {
+        "dagster/partition": "2025-06-14|demo-phone",
+        "dagster/partition/day": "2025-06-14",
+        "dagster/partition/device": "demo-phone",
+        "loom/trigger": "landing",
+        "dagster/priority": "5",
+        "loom/launched_by": "loom demo",
+    }
+    assert sent[1]["variables"] == {"runId": "r1"}
+
+
+def test_a_launch_dagster_refuses_is_one_line_and_cancels_nothing():
+    refused = {
+        "data": {"launchRun": {"__typename": "PythonError", "message": "no such asset"}}
+    }
+    ui, sent = ui_answering(refused)
+    with pytest.raises(
+        DagsterError, match=r"did not launch __ASSET_JOB.*no such asset"
+    ):
+        ui.relaunch_first(QUEUED, 5, "loom demo")
+    assert len(sent) == 1

@@ -81,3 +81,23 @@ def test_runs_are_sorted_into_failed_and_active_and_change_the_signature():
     moved = done_observation(runs=[*runs[:2], Run("c", "__ASSET_JOB", "STARTED", {})])
     assert moved.signature() != seen.signature()
     assert done_observation(runs=runs).signature() == seen.signature()
+
+
+def test_only_the_partitions_enrichment_runs_queued_too_long_jump_the_queue():
+    day = follow.DeviceDay("demo-phone", date(2025, 6, 14))
+    ours = {"dagster/partition": day.key}
+
+    def run(run_id, status="QUEUED", tags=ours, assets=("transcripts",), created=0.0):
+        return Run(run_id, "__ASSET_JOB", status, tags, assets, created)
+
+    seen = follow.Observation(
+        runs=[
+            run("stuck"),
+            run("fresh", created=95.0),
+            run("started", status="STARTED"),
+            run("other", tags={"dagster/partition": "2025-06-14|someone"}),
+            run("landing", assets=("gps_data",)),
+            run("jumped", tags=ours | {follow.JUMPED_TAG: "loom demo"}),
+        ]
+    )
+    assert [r.run_id for r in seen.stuck_in_queue(day, now=100.0)] == ["stuck"]

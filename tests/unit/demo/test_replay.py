@@ -47,14 +47,17 @@ def test_an_overland_feature_reads_back_as_the_fix():
     assert point.fields["accuracy_m"] == FIX.accuracy_m
 
 
-def test_the_day_is_split_between_the_apps_at_noon():
-    fixes = s.track(random.Random(1))
-    morning, rest = replay.split_day(fixes)
-    assert morning + rest == fixes
-    assert all(f.at.hour < 12 for f in morning)
-    assert all(f.at.hour >= 12 for f in rest)
-    assert morning
-    assert rest
+@pytest.mark.parametrize("sample", sorted(s.SAMPLES))
+def test_the_track_is_split_between_the_apps_at_its_middle(sample):
+    fixes = s.track(random.Random(1), s.SAMPLES[sample].itinerary)
+    first, second = replay.split_day(fixes)
+    assert first + second == fixes
+    middle = fixes[0].at + (fixes[-1].at - fixes[0].at) / 2
+    assert first[-1].at < middle <= second[0].at
+
+
+def test_an_empty_track_posts_nothing():
+    assert replay.split_day([]) == ([], [])
 
 
 def test_channel_totals_count_what_each_channel_posts():
