@@ -26,13 +26,16 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import click
 
+from loom_cli.errors import no_database
 from loom_cli.stack import apps
-from loom_cli.stack.process import ManagedProcess, port_in_use
+from loom_cli.stack.process import ManagedProcess, free_port, port_in_use
 from loom_core.settings import REPO_ROOT, LoomSettings
 
 API_APP = "ingest_api.app:create_app"
-WORKSPACE = REPO_ROOT / "workspace.yaml"
 DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
+LOCATION = "loom_dagster.definitions"  # the code location's name, as workspace.yaml's
+CODE_HOST = "127.0.0.1"
+CODE_SERVER_READY_S = 300.0  # loading the definitions on a busy 2-core machine
 STOP_TIMEOUT_S = 20.0
 POLL_S = 0.5
 
@@ -72,11 +75,24 @@ def child_env(settings: LoomSettings, dagster_home: Path) -> dict[str, str]:
     return env
 
 
-def prepare_dagster_home(settings: LoomSettings) -> Path:
-    """Create ``$LOOM_HOME/dagster`` holding the repository's ``dagster.yaml``."""
+def prepare_dagster_home(settings: LoomSettings, code_port: int) -> Path:
+    """Write ``$LOOM_HOME/dagster``: ``dagster.yaml`` and a ``workspace.yaml``.
+
+    The workspace points at the code server on ``code_port``. The webserver and the daemon share one code server that ``loom serve`` runs.
+    Left to themselves, each would spawn its own, which shuts down when a heartbeat
+    is 20 s late (a busy machine): runs being launched then fail.
+    """
     home = settings.home / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
+    (home / "workspace.yaml").write_text(
+        "# Written by `loom serve`: the code server it runs.\n"
+        "load_from:\n"
+        "  - grpc_server:\n"
+        f"      host: {CODE_HOST}\n"
+        f"      port: {code_port}\n"
+        f"      location_name: {LOCATION}\n"
+    )
     return home
 
 
@@ -86,20 +102,35 @@ class Child:
 
     name: str
     argv: list[str]
+    ready_port: int | None = None  # the next child starts once this port answers
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
 
-def children(api_app: str, host: str, api_port: int, ui_port: int) -> list[Child]:
-    """Return the three processes, run from this virtual environment."""
+def children(
+    api_app: str, host: str, ports: tuple[int, int, int], dagster_home: Path
+) -> list[Child]:
+    """Return the processes, run from this virtual environment.
+
+    ``ports`` are the API's, the UI's and the code server's; the webserver and
+    the daemon start once the code server has loaded the definitions.
+    """
+    api_port, ui_port, code_port = ports
     python = sys.executable
+    workspace = str(dagster_home / "workspace.yaml")
     api = ["--factory", api_app, "--host", host, "--port", str(api_port)]
-    ui = ["-h", host, "-p", str(ui_port), "-w", str(WORKSPACE)]
+    code = ["-m", LOCATION, "--location-name", LOCATION, "-d", str(REPO_ROOT)]
+    code += ["-h", CODE_HOST, "-p", str(code_port)]
+    ui = ["-h", host, "-p", str(ui_port), "-w", workspace]
     return [
         Child("ingest-api", [python, "-m", "uvicorn", *api]),
+        Child(
+            "dagster-code-server",
+            [python, "-m", "dagster", "code-server", "start", *code],
+            ready_port=code_port,
+        ),
         Child("dagster-webserver", [python, "-m", "dagster_webserver", *ui]),
         Child(
-            "dagster-daemon",
-            [python, "-m", "dagster._daemon", "run", "-w", str(WORKSPACE)],
+            "dagster-daemon", [python, "-m", "dagster._daemon", "run", "-w", workspace]
         ),
     ]
 
@@ -170,6 +201,21 @@ class Supervisor:
             if handle is not None:
                 handle.run_dir.mkdir(parents=True, exist_ok=True)
                 handle.pid_file.write_text(f"{child.process.pid}\n")
+            if child.ready_port is not None:
+                self._wait_ready(child, child.ready_port)
+
+    def _wait_ready(self, child: Child, port: int) -> None:
+        """Wait until ``child`` answers on ``port``, exits, or takes too long.
+
+        The others start regardless after that; they wait for the code server
+        themselves, and an exited child is reported by :meth:`wait`.
+        """
+        deadline = time.monotonic() + CODE_SERVER_READY_S
+        while not port_in_use(port, CODE_HOST) and time.monotonic() < deadline:
+            assert child.process is not None  # noqa: S101 - just started
+            if self.stop_requested or child.process.poll() is not None:
+                return
+            time.sleep(POLL_S)
 
     def _handle(self, child: Child) -> ManagedProcess | None:
         if self.settings is None or child.name not in apps.APPS:
@@ -265,8 +311,7 @@ def _migrate(settings: LoomSettings) -> None:
     except migrations.MigrationError as exc:
         raise click.ClickException(str(exc)) from None
     except psycopg.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        msg = f"cannot reach the database ({first}); run `loom stack up` first"
+        msg = no_database(exc)
         raise click.ClickException(msg) from None
     click.echo(f"loom serve: database migrated ({len(applied)} applied now)", err=True)
 
@@ -286,11 +331,17 @@ def serve(api_app: str, host: str, api_port: int, ui_port: int) -> None:
     _require_app(api_app)
     require_free_ports(settings, host, api_port, ui_port)
     _migrate(settings)
-    env = child_env(settings, prepare_dagster_home(settings))
-    supervisor = Supervisor(children(api_app, host, api_port, ui_port), env, settings)
+    code_port = free_port()
+    dagster_home = prepare_dagster_home(settings, code_port)
+    supervisor = Supervisor(
+        children(api_app, host, (api_port, ui_port, code_port), dagster_home),
+        child_env(settings, dagster_home),
+        settings,
+    )
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     with apps.supervising(settings):
+        click.echo("loom serve: loading the Dagster definitions", err=True)
         supervisor.start()
         click.echo(
             f"loom serve: ingest API http://{host}:{api_port}, Dagster UI "

@@ -8,11 +8,12 @@ or without the enrichment run.
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import click
+
+from loom_cli.errors import fail, no_database
 
 
 @click.command("map")
@@ -42,31 +43,19 @@ def track_map(device_id: str, day: datetime, output: Path | None) -> None:
         with psycopg.connect(settings.database_url, connect_timeout=5) as conn:
             track = read_day(conn, partition)
     except psycopg.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        click.secho(
-            f"loom map: cannot reach the database ({first}); start it with "
-            "`loom stack up` or check LOOM_DATABASE_URL",
-            fg="red",
-            err=True,
-        )
-        sys.exit(1)
+        fail("map", no_database(exc))
     if len(track.raw) == 0:
-        click.secho(
-            f"loom map: no GPS fixes of {device_id} on {partition.day} (UTC); "
+        fail(
+            "map",
+            f"no GPS fixes of {device_id} on {partition.day} (UTC); "
             "`loom devices list` shows the devices, and `loom sql data_completeness "
             f"--param device_id={device_id}` the days with data",
-            fg="red",
-            err=True,
         )
-        sys.exit(1)
     path = output or Path(f"{device_id}_{partition.day}.png")
     try:
         path.write_bytes(track.map_png())
     except OSError as exc:
-        click.secho(
-            f"loom map: cannot write {path} ({exc.strerror})", fg="red", err=True
-        )
-        sys.exit(1)
+        fail("map", f"cannot write {path} ({exc.strerror})")
     stays = [s for s in track.segments if s.kind == "stay"]
     km = sum(s.distance_m for s in track.segments) / 1000
     click.echo(

@@ -36,6 +36,7 @@ from loom_cli.demo import follow, platform, replay, summary
 from loom_cli.demo.dagster_api import DagsterError, DagsterUI
 from loom_cli.demo.device import DeviceError, ensure_device
 from loom_cli.demo.sample_day import SAMPLES, generate
+from loom_cli.errors import first_line
 from loom_cli.stack import apps
 from loom_core import migrations
 from loom_core.settings import LoomSettings
@@ -99,7 +100,8 @@ class Demo:
         applied = migrations.apply(self.settings.database_url)
         self.note(f"database migrated ({len(applied)} migration(s) applied now)")
         self.step("The ingest API and Dagster (webserver and daemon)")
-        self.platform = platform.start(self.settings, host, api_port, ui_port)
+        with self.err.status("starting them (Dagster loads its definitions first)"):
+            self.platform = platform.start(self.settings, host, api_port, ui_port)
         if self.platform.started_here:
             # `loom stack down` from another terminal stops this process first
             self.cleanup.enter_context(apps.supervising(self.settings))
@@ -403,9 +405,8 @@ def demo(
             run.err.print(f"[red]loom demo: {exc}[/red]")
             code = 1
         except (psycopg.OperationalError, KafkaException) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             run.err.print(
-                f"[red]loom demo: lost the stack ({first}); `loom stack status` "
+                f"[red]loom demo: lost the stack ({first_line(exc)}); `loom stack status` "
                 "says which server is down[/red]"
             )
             code = 1

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import yaml
 
-LOCATION = "loom_dagster.definitions"  # workspace.yaml's python_module
+from loom_cli.serve import LOCATION
+
 REPOSITORY = "__repository__"  # the repository of a module's Definitions
 TIMEOUT = httpx.Timeout(5.0, read=15.0)
 MAX_ATTEMPTS = 3  # the first try and at most two retries

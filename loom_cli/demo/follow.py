@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
 
 import psycopg
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -28,6 +27,7 @@ from psycopg import sql
 
 from loom_cli.demo.dagster_api import DagsterUI, Materialization, Run
 from loom_core.kafka import consumer_config
+from loom_dagster.enrichment.store import DeviceDay  # Dagster-free
 
 Offsets = dict[str, dict[int, int]]  # topic -> partition -> offset
 
@@ -58,29 +58,6 @@ ACTIVE = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"}
 # A run waits this long in a queue that drains every second only behind a backlog.
 JUMP_AFTER_S = 20.0
 JUMPED_TAG = "loom/launched_by"
-
-
-@dataclass(frozen=True)
-class DeviceDay:
-    """The partition the demo fills: a device and a UTC day."""
-
-    device_id: str
-    day: date
-
-    @property
-    def key(self) -> str:
-        """Dagster's partition key (``day|device``)."""
-        return f"{self.day.isoformat()}|{self.device_id}"
-
-    @property
-    def start(self) -> datetime:
-        """Midnight UTC, the day's start."""
-        return datetime.combine(self.day, time(0), tzinfo=UTC)
-
-    @property
-    def end(self) -> datetime:
-        """The next midnight UTC (exclusive)."""
-        return self.start + timedelta(days=1)
 
 
 def end_offsets(bootstrap: str, topics: Iterable[str]) -> Offsets:

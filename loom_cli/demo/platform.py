@@ -19,7 +19,7 @@ import httpx
 from loom_cli import serve
 from loom_cli.demo.dagster_api import DagsterError, DagsterUI
 from loom_cli.stack import apps
-from loom_cli.stack.process import StackError, port_in_use
+from loom_cli.stack.process import StackError, free_port, port_in_use
 from loom_cli.stack.stack import Stack
 from loom_core.settings import LoomSettings
 
@@ -100,10 +100,13 @@ def start(settings: LoomSettings, host: str, api_port: int, ui_port: int) -> Pla
         serve.require_free_ports(settings, host, api_port, ui_port)
     except Exception as exc:  # noqa: BLE001 - click's one-line ClickException
         raise PlatformError(str(getattr(exc, "message", exc))) from None
-    env = serve.child_env(settings, serve.prepare_dagster_home(settings))
+    code_port = free_port()
+    dagster_home = serve.prepare_dagster_home(settings, code_port)
     supervisor = serve.Supervisor(
-        serve.children(serve.API_APP, host, api_port, ui_port),
-        env,
+        serve.children(
+            serve.API_APP, host, (api_port, ui_port, code_port), dagster_home
+        ),
+        serve.child_env(settings, dagster_home),
         settings,
         log_to_files=True,
         label="loom demo",

@@ -1,7 +1,7 @@
 """The platform's own processes on top of the stack: the ingest API and Dagster.
 
-``loom serve`` and ``loom demo`` run the ingest API, Dagster's webserver and its
-daemon. Each child's pid file sits beside the servers' in ``$LOOM_HOME/run``, and
+``loom serve`` and ``loom demo`` run the ingest API, Dagster's code server,
+webserver and daemon. Each child's pid file sits beside the servers' in ``$LOOM_HOME/run``, and
 so does the pid of the ``loom`` process supervising them in the foreground
 (``platform.pid``), so ``loom stack down`` can stop them first, from any terminal:
 it asks the supervisor to stop (SIGTERM: it stops its children and exits
@@ -27,6 +27,7 @@ from loom_core.settings import LoomSettings
 # launches no run while the others go.
 APPS: dict[str, str] = {
     "ingest-api": "uvicorn",
+    "dagster-code-server": "code-server",
     "dagster-webserver": "dagster_webserver",
     "dagster-daemon": "dagster._daemon",
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from loom_cli.errors import first_line
 from loom_cli.stack import apps, provision
 from loom_cli.stack.process import StackError, port_in_use
 from loom_cli.stack.services import Service, all_services
@@ -133,9 +134,7 @@ class Stack:
             try:
                 service.ready()
             except Exception as exc:  # noqa: BLE001 - not ready yet, whatever the cause
-                reason = (
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                )
+                reason = first_line(exc)
             else:
                 return
             if not service.process.running():
