@@ -89,12 +89,11 @@ def test_group_members_ignores_processes_not_run_from_this_environment(settings)
         daemon.wait()
 
 
-def test_stop_apps_asks_the_supervisor_to_stop_first(settings):
-    # The supervisor (loom serve or loom demo) stops its children on SIGTERM; it is
-    # signalled alone, never as a group: it shares one with make or the shell.
+def start_supervisor(settings, on_sigterm: str) -> subprocess.Popen:
+    """Start a stand-in ``loom`` supervisor and record its pid as the real one's."""
     code = (
         "import signal, sys, time;"
-        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0));"
+        f"signal.signal(signal.SIGTERM, {on_sigterm});"
         "print('ready', flush=True); time.sleep(60)"
     )
     supervisor = subprocess.Popen(
@@ -103,6 +102,13 @@ def test_stop_apps_asks_the_supervisor_to_stop_first(settings):
     assert supervisor.stdout.readline().strip() == "ready"
     apps.supervisor_pid_file(settings).parent.mkdir(parents=True)
     apps.supervisor_pid_file(settings).write_text(f"{supervisor.pid}\n")
+    return supervisor
+
+
+def test_stop_apps_asks_the_supervisor_to_stop_first(settings):
+    # The supervisor (loom serve or loom demo) stops its children on SIGTERM; it is
+    # signalled alone, never as a group: it shares one with make or the shell.
+    supervisor = start_supervisor(settings, "lambda *a: sys.exit(0)")
     messages = []
     assert apps.stop_apps(settings, messages.append, timeout_s=5) == [apps.SUPERVISOR]
     assert supervisor.wait(timeout=10) == 0
@@ -111,17 +117,7 @@ def test_stop_apps_asks_the_supervisor_to_stop_first(settings):
 
 
 def test_a_stubborn_supervisor_is_killed(settings):
-    code = (
-        "import signal, time;"
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN);"
-        "print('ready', flush=True); time.sleep(60)"
-    )
-    supervisor = subprocess.Popen(
-        [sys.executable, "-c", code, "loom"], stdout=subprocess.PIPE, text=True
-    )
-    assert supervisor.stdout.readline().strip() == "ready"
-    apps.supervisor_pid_file(settings).parent.mkdir(parents=True)
-    apps.supervisor_pid_file(settings).write_text(f"{supervisor.pid}\n")
+    supervisor = start_supervisor(settings, "signal.SIG_IGN")
     apps.stop_apps(settings, timeout_s=0.5)
     assert supervisor.wait(timeout=10) == -signal.SIGKILL
 
