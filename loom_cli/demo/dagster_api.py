@@ -207,7 +207,15 @@ class DagsterUI:
 
     def runs_since(self, created_after: float) -> list[Run]:
         """Return the runs created after ``created_after`` (epoch seconds)."""
-        data = self.query(RUNS, {"filter": {"createdAfter": created_after}})
+        return self.runs({"createdAfter": created_after})
+
+    def queued_runs(self) -> list[Run]:
+        """Return the runs waiting in the queue (the first 500)."""
+        return self.runs({"statuses": ["QUEUED"]})
+
+    def runs(self, run_filter: dict[str, Any]) -> list[Run]:
+        """Return the runs matching a GraphQL ``RunsFilter`` (the newest 500)."""
+        data = self.query(RUNS, {"filter": run_filter})
         runs = data["runsOrError"]
         if runs["__typename"] != "Runs":
             msg = f"Dagster could not list its runs: {runs.get('message')}"

@@ -124,7 +124,8 @@ class Observation:
     processed: dict[str, tuple[int, int]] = field(default_factory=dict)
     enriched_rows: dict[str, int] = field(default_factory=dict)
     tracks: Materialization | None = None
-    runs: list[Run] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)  # since the replay began
+    queued: list[Run] = field(default_factory=list)  # every queued run
 
     @property
     def landing_done(self) -> bool:
@@ -158,9 +159,14 @@ class Observation:
         """Return the partition's enrichment runs queued behind a backlog.
 
         A run the sensors requested that is still queued after
-        :data:`JUMP_AFTER_S` waits behind others (the landing of events posted
-        before, e.g. by `make test`); the demo launches a copy ahead of them.
+        :data:`JUMP_AFTER_S`, with runs of other partitions queued before it
+        (events posted earlier, e.g. by `make test`), waits behind them; the
+        demo launches a copy ahead of them.
         """
+        first = min(
+            (r.created for r in self.queued if r.partition != partition.key),
+            default=None,
+        )
         return [
             r
             for r in self.runs
@@ -169,6 +175,8 @@ class Observation:
             and JUMPED_TAG not in r.tags
             and set(r.assets) & set(ENRICHED)
             and now - r.created > JUMP_AFTER_S
+            and first is not None
+            and first < r.created
         ]
 
     def signature(self) -> tuple[object, ...]:
@@ -214,4 +222,5 @@ def observe(
         seen.enriched_rows[asset] = conn.execute(query, (part.device_id, part.day)).fetchone()[0]  # type: ignore[index]
     seen.tracks = ui.latest_materialization("gps_tracks", part.key)
     seen.runs = ui.runs_since(since)
+    seen.queued = ui.queued_runs()
     return seen

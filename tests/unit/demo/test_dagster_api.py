@@ -217,3 +217,10 @@ def test_a_launch_dagster_refuses_is_one_line_and_cancels_nothing():
     ):
         ui.relaunch_first(QUEUED, 5, "loom demo")
     assert len(sent) == 1
+
+
+def test_queued_runs_asks_for_the_queue():
+    empty = {"data": {"runsOrError": {"__typename": "Runs", "results": []}}}
+    ui, sent = ui_answering(empty)
+    assert ui.queued_runs() == []
+    assert sent[0]["variables"] == {"filter": {"statuses": ["QUEUED"]}}

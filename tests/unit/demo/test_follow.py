@@ -83,21 +83,28 @@ def test_runs_are_sorted_into_failed_and_active_and_change_the_signature():
     assert done_observation(runs=runs).signature() == seen.signature()
 
 
-def test_only_the_partitions_enrichment_runs_queued_too_long_jump_the_queue():
+def test_only_the_partitions_enrichment_runs_queued_behind_others_jump_the_queue():
     day = follow.DeviceDay("demo-phone", date(2025, 6, 14))
     ours = {"dagster/partition": day.key}
 
-    def run(run_id, status="QUEUED", tags=ours, assets=("transcripts",), created=0.0):
+    def run(run_id, status="QUEUED", tags=ours, assets=("transcripts",), created=10.0):
         return Run(run_id, "__ASSET_JOB", status, tags, assets, created)
 
-    seen = follow.Observation(
-        runs=[
-            run("stuck"),
-            run("fresh", created=95.0),
-            run("started", status="STARTED"),
-            run("other", tags={"dagster/partition": "2025-06-14|someone"}),
-            run("landing", assets=("gps_data",)),
-            run("jumped", tags=ours | {follow.JUMPED_TAG: "loom demo"}),
-        ]
+    mine = [
+        run("stuck"),
+        run("fresh", created=95.0),
+        run("started", status="STARTED"),
+        run("other", tags={"dagster/partition": "2025-06-14|someone"}),
+        run("landing", assets=("gps_data",)),
+        run("jumped", tags=ours | {follow.JUMPED_TAG: "loom demo"}),
+    ]
+    backlog = run(
+        "backlog", tags={"dagster/partition": "2026-11-28|test-1"}, created=1.0
     )
-    assert [r.run_id for r in seen.stuck_in_queue(day, now=100.0)] == ["stuck"]
+    later = run("later", tags={"dagster/partition": "2026-11-28|test-2"}, created=50.0)
+
+    behind = follow.Observation(runs=mine, queued=[backlog, *mine])
+    assert [r.run_id for r in behind.stuck_in_queue(day, now=100.0)] == ["stuck"]
+    # queued only behind its own partition's runs, or before the others: it waits
+    alone = follow.Observation(runs=mine, queued=[later, *mine])
+    assert alone.stuck_in_queue(day, now=100.0) == []
