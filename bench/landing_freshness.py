@@ -282,7 +282,9 @@ class LandingRun:
         )
 
 
-STAGES = ("RUN_ENQUEUED", "RUN_DEQUEUED", "RUN_START", "ASSET_MATERIALIZATION")
+# The run coordinator marks a dequeued run RUN_STARTING (Dagster 1.13 records no
+# RUN_DEQUEUED event); RUN_START is the run's own process reporting in.
+STAGES = ("RUN_ENQUEUED", "RUN_STARTING", "RUN_START", "ASSET_MATERIALIZATION")
 
 
 def landing_runs(env: dict[str, str]) -> list[LandingRun]:
@@ -343,8 +345,8 @@ def phases(
             continue
         t = run.times
         split["until_requested"].append(t["RUN_ENQUEUED"] - ack.at)
-        split["queued"].append(t["RUN_DEQUEUED"] - t["RUN_ENQUEUED"])
-        split["launching"].append(t["RUN_START"] - t["RUN_DEQUEUED"])
+        split["queued"].append(t["RUN_STARTING"] - t["RUN_ENQUEUED"])
+        split["launching"].append(t["RUN_START"] - t["RUN_STARTING"])
         split["running_until_visible"].append(seen[event_id] - t["RUN_START"])
     return {name: summary(values) for name, values in split.items() if values}
 
