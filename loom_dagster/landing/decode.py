@@ -21,6 +21,7 @@ from loom_dagster.landing.reader import KafkaMessage
 # where they sit in Kafka, so landing the same offset twice is still a no-op.
 OFFSET_NAMESPACE = uuid.UUID("6f1c1a8e-4d1e-4c55-9d1f-6c6f6f6d0001")
 MAX_ERRORS_SHOWN = 3
+_STAMPED = frozenset({"event_id", "received_at"})  # set by the ingress
 
 
 class PoisonReason(StrEnum):
@@ -84,17 +85,19 @@ def decode(
     if value is None:
         return Poison(PoisonReason.NOT_JSON, "message has no value (a tombstone)")
     try:
-        event = model.model_validate_json(value)
+        # model_validate_json without its wrapper: this runs for every message.
+        event = model.__pydantic_validator__.validate_json(value)
     except ValidationError as exc:
         return classify(exc)
-    if "event_id" in event.model_fields_set and "received_at" in event.model_fields_set:
+    given = event.__pydantic_fields_set__
+    if given >= _STAMPED:
         return event
     updates: dict[str, object] = {}
-    if "event_id" not in event.model_fields_set:
+    if "event_id" not in given:
         updates["event_id"] = offset_event_id(
             topic, message.partition(), message.offset()
         )
-    if "received_at" not in event.model_fields_set:
+    if "received_at" not in given:
         kind, timestamp_ms = message.timestamp()
         if kind:  # not TIMESTAMP_NOT_AVAILABLE
             updates["received_at"] = datetime.fromtimestamp(timestamp_ms / 1000, UTC)

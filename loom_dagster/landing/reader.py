@@ -86,6 +86,17 @@ class RangeReader:
     ) -> Iterator[tuple[OffsetRange, KafkaMessage]]:
         """Yield every message of ``ranges`` with the range it belongs to.
 
+        See :meth:`batches`, which this takes apart.
+        """
+        for offset_range, batch in self.batches(ranges):
+            for message in batch:
+                yield offset_range, message
+
+    def batches(
+        self, ranges: Sequence[OffsetRange]
+    ) -> Iterator[tuple[OffsetRange, list[KafkaMessage]]]:
+        """Yield the messages of ``ranges`` in batches, each of one range.
+
         Offsets a range spans but Kafka did not deliver (deleted by retention)
         are counted in :attr:`missing` once the iteration ends.
 
@@ -127,16 +138,22 @@ class RangeReader:
 
     def _consume(
         self, open_: dict[int, _Partition]
-    ) -> Iterator[tuple[OffsetRange, KafkaMessage]]:
+    ) -> Iterator[tuple[OffsetRange, list[KafkaMessage]]]:
         last_progress = time.monotonic()
         while any(s.current is not None for s in open_.values()):
-            progressed = False
+            batch: list[KafkaMessage] = []
+            batch_range: OffsetRange | None = None
             for raw in self.consumer.consume(CONSUME_BATCH, timeout=POLL_TIMEOUT_S):
                 offset_range = self._accept(raw, open_)
-                if offset_range is not None:
-                    progressed = True
-                    yield offset_range, raw
-            if progressed:
+                if offset_range is None:
+                    continue
+                if offset_range is not batch_range:
+                    if batch_range is not None:
+                        yield batch_range, batch
+                    batch, batch_range = [], offset_range
+                batch.append(raw)
+            if batch_range is not None:
+                yield batch_range, batch
                 last_progress = time.monotonic()
             elif time.monotonic() - last_progress > self.idle_timeout_s:
                 if not self._settle_idle(open_):

@@ -9,10 +9,11 @@ checks the two agree.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
-from loom_core.contracts import CameraFrame, DeviceEvent, GpsFix
+from loom_core.contracts import CameraFrame, DeviceEvent
 
 Row = tuple[Any, ...]
 
@@ -26,6 +27,10 @@ HEAD = (
 TAIL = (("kafka_partition", "int4"), ("kafka_offset", "int8"))
 
 
+# The event attributes of the head columns.
+_HEAD_ATTRIBUTES = ("recorded_at", "device_id", "event_id", "received_at")
+
+
 @dataclass(frozen=True)
 class Layout:
     """The family-specific columns of a raw table and how to fill them.
@@ -35,11 +40,26 @@ class Layout:
     fields
         ``(column, postgres_type)`` between the common head and tail columns.
     values
-        Returns those columns' values for one event, in order.
+        Returns those columns' values for one event, in order; by default each
+        column is the event's attribute of the same name.
     """
 
     fields: tuple[tuple[str, str], ...]
-    values: Callable[[Any], Row]
+    values: Callable[[Any], Row] | None = None
+    # Head and field values read in one C call (rows are built per message).
+    _get: Callable[[Any], Row] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.values is None:
+            names = [name for name, _ in self.fields]
+            get = attrgetter(*_HEAD_ATTRIBUTES, *names)
+        else:
+            head, values = attrgetter(*_HEAD_ATTRIBUTES), self.values
+
+            def get(event: Any) -> Row:
+                return (*head(event), *values(event))
+
+        object.__setattr__(self, "_get", get)
 
     @property
     def columns(self) -> list[str]:
@@ -53,28 +73,7 @@ class Layout:
 
     def row(self, event: DeviceEvent, partition: int, offset: int) -> Row:
         """Return the table row of ``event``, read at ``partition``/``offset``."""
-        return (
-            event.recorded_at,
-            event.device_id,
-            event.event_id,
-            event.received_at,
-            *self.values(event),
-            partition,
-            offset,
-        )
-
-
-def _gps(e: GpsFix) -> Row:
-    return (
-        e.latitude,
-        e.longitude,
-        e.accuracy_m,
-        e.altitude_m,
-        e.speed_mps,
-        e.bearing_deg,
-        e.battery_level,
-        e.source,
-    )
+        return (*self._get(event), partition, offset)
 
 
 def _camera(e: CameraFrame) -> Row:
@@ -103,24 +102,13 @@ LAYOUTS: dict[str, Layout] = {
             ("bearing_deg", "float4"),
             ("battery_level", "float4"),
             ("source", "text"),
-        ),
-        _gps,
+        )
     ),
-    "accelerometer": Layout(
-        (("x", "float8"), ("y", "float8"), ("z", "float8")),
-        lambda e: (e.x, e.y, e.z),
-    ),
-    "heartrate": Layout(
-        (("bpm", "int2"), ("confidence", "float4")),
-        lambda e: (e.bpm, e.confidence),
-    ),
-    "steps": Layout(
-        (("count", "int4"), ("interval_s", "float4")),
-        lambda e: (e.count, e.interval_s),
-    ),
+    "accelerometer": Layout((("x", "float8"), ("y", "float8"), ("z", "float8"))),
+    "heartrate": Layout((("bpm", "int2"), ("confidence", "float4"))),
+    "steps": Layout((("count", "int4"), ("interval_s", "float4"))),
     "power": Layout(
-        (("battery_level", "float4"), ("charging", "bool"), ("source", "text")),
-        lambda e: (e.battery_level, e.charging, e.source),
+        (("battery_level", "float4"), ("charging", "bool"), ("source", "text"))
     ),
     "audio": Layout(
         (

@@ -422,11 +422,52 @@ def test_chunked_upsert_counts_exactly_what_each_range_inserted(shared, device_i
     assert len(rows_of(shared, "gps_data", device_id)) == 6
 
 
-def _upsert_all(database_url, rows, outcome):
+def test_a_chunk_meeting_a_row_already_in_the_table_inserts_the_others(
+    shared, device_id
+):
+    # The plain INSERT of the chunk fails on the existing row; the chunk and the
+    # rest of the run must still land through ON CONFLICT DO NOTHING.
+    layout = LAYOUTS["gps"]
+    fixes = gps_fixes(device_id, 6)
+    rows = [layout.row(f, 0, i) for i, f in enumerate(fixes)]
+    _upsert_all(shared.database_url, [rows[1]], RangeOutcome(OffsetRange(0, 1, 2)))
+
+    outcome = RangeOutcome(OffsetRange(0, 0, 6))
+    with (
+        psycopg.connect(shared.database_url) as conn,
+        conn.transaction(),
+        Upsert(conn, "gps_data", layout, [outcome], chunk_rows=3) as upsert,
+    ):
+        for row in rows:
+            upsert.write(row)
+    assert outcome.rows_inserted == 5  # rows 0 and 2, then 3-5 in a later chunk
+    assert event_ids(shared, "gps_data", device_id) == sorted(f.event_id for f in fixes)
+
+
+def test_a_chunk_holding_the_same_event_twice_inserts_it_once(shared, device_id):
+    layout = LAYOUTS["gps"]
+    fixes = gps_fixes(device_id, 3)
+    # The same event at offsets 0 and 3 (posted twice), all in the first chunk.
+    rows = [layout.row(f, 0, i) for i, f in enumerate(fixes)]
+    rows.append(layout.row(fixes[0], 0, 3))
+    outcome = RangeOutcome(OffsetRange(0, 0, 4))
+    _upsert_all(shared.database_url, rows, outcome, chunk_rows=10)
+    assert outcome.rows_inserted == 3
+    landed = rows_of(shared, "gps_data", device_id)
+    assert [r["event_id"] for r in landed] == [f.event_id for f in fixes]
+    assert outcome.touched == {
+        (fixes[0].recorded_at.date().isoformat(), device_id),
+        (fixes[-1].recorded_at.date().isoformat(), device_id),
+    }
+
+
+def _upsert_all(database_url, rows, outcome, chunk_rows=2):
     with (
         psycopg.connect(database_url) as conn,
         conn.transaction(),
-        Upsert(conn, "gps_data", LAYOUTS["gps"], [outcome], chunk_rows=2) as upsert,
+        Upsert(
+            conn, "gps_data", LAYOUTS["gps"], [outcome], chunk_rows=chunk_rows
+        ) as upsert,
     ):
         for row in rows:
             upsert.write(row)

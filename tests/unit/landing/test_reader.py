@@ -92,3 +92,27 @@ def test_messages_past_the_end_are_not_yielded():
     consumer = FakeConsumer({0: _log(0, range(10))}, batch=10)
     got = _read(_reader(consumer), [OffsetRange(0, 2, 4)])
     assert [o for _, o in got] == [2, 3]
+
+
+def test_batches_hold_the_messages_of_one_range_each_in_order():
+    log = {0: _log(0, range(40)), 1: _log(1, range(40))}
+    ranges = [OffsetRange(0, 0, 4), OffsetRange(0, 4, 12), OffsetRange(1, 0, 7)]
+    batches = list(_reader(FakeConsumer(log, batch=5)).batches(ranges))
+    for offset_range, batch in batches:
+        assert batch
+        assert {m.partition() for m in batch} == {offset_range.partition}
+        assert all(offset_range.start <= m.offset() < offset_range.end for m in batch)
+    by_range = {
+        str(r): [m.offset() for b_range, b in batches if b_range == r for m in b]
+        for r in ranges
+    }
+    assert by_range == {
+        "0:0-4": [0, 1, 2, 3],
+        "0:4-12": list(range(4, 12)),
+        "1:0-7": list(range(7)),
+    }
+    # Messages come a consume() call at a time, not one by one.
+    assert len(batches) < sum(len(v) for v in by_range.values())
+    assert _read(_reader(FakeConsumer(log, batch=5)), ranges) == [
+        (str(r), m.offset()) for r, b in batches for m in b
+    ]

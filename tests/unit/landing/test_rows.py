@@ -1,13 +1,19 @@
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+
 from loom_core.contracts import (
     FAMILIES,
+    AccelerometerSample,
     AudioChunk,
     CameraFrame,
     FrameImage,
     GpsFix,
+    HeartRate,
+    PowerState,
     Screenshot,
+    Steps,
 )
 from loom_dagster.landing.rows import LAYOUTS
 
@@ -93,3 +99,46 @@ def test_screenshot_row():
         None,
     )
     assert isinstance(named["event_id"], uuid.UUID)
+
+
+@pytest.mark.parametrize(
+    ("family", "event", "expected"),
+    [
+        (
+            "accelerometer",
+            AccelerometerSample(device_id="a", recorded_at=AT, x=0.5, y=-1.0, z=9.81),
+            {"x": 0.5, "y": -1.0, "z": 9.81},
+        ),
+        (
+            "heartrate",
+            HeartRate(device_id="h", recorded_at=AT, bpm=61),
+            {"bpm": 61, "confidence": None},
+        ),
+        (
+            "steps",
+            Steps(device_id="s", recorded_at=AT, count=12, interval_s=60.0),
+            {"count": 12, "interval_s": 60.0},
+        ),
+        (
+            "power",
+            PowerState(device_id="p", recorded_at=AT, battery_level=0.4, charging=True),
+            {"battery_level": 0.4, "charging": True, "source": None},
+        ),
+    ],
+)
+def test_plain_families_fill_each_column_from_the_same_named_field(
+    family, event, expected
+):
+    layout = LAYOUTS[family]
+    row = layout.row(event, 3, 7)
+    assert len(row) == len(layout.columns)
+    named = dict(zip(layout.columns, row))
+    assert named == {
+        "time": AT,
+        "device_id": event.device_id,
+        "event_id": event.event_id,
+        "received_at": event.received_at,
+        **expected,
+        "kafka_partition": 3,
+        "kafka_offset": 7,
+    }
