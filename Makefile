@@ -15,9 +15,8 @@ $(BIN)/.synced: pyproject.toml uv.lock scripts/bootstrap.sh
 	scripts/bootstrap.sh
 	touch $@
 
-demo: setup  ## bring the local stack up and show its status
-	$(BIN)/loom stack up
-	$(BIN)/loom stack status
+demo: setup  ## the whole platform on a sample day (Ctrl-C stops the API and Dagster)
+	$(BIN)/loom demo
 
 test: setup  ## lint, then unit and integration tests against the real local stack
 	$(MAKE) --no-print-directory lint

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
+
+from loom_cli.errors import fail, no_database
 
 
 @click.group()
@@ -24,17 +24,9 @@ def migrate() -> None:
     try:
         applied = migrations.apply(settings.database_url)
     except migrations.MigrationError as exc:
-        click.secho(f"loom db migrate failed: {exc}", fg="red", err=True)
-        sys.exit(1)
+        fail("db migrate", f"failed: {exc}")
     except psycopg.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        click.secho(
-            f"loom db migrate: cannot reach the database ({first}); "
-            "start it with `loom stack up` or check LOOM_DATABASE_URL",
-            fg="red",
-            err=True,
-        )
-        sys.exit(1)
+        fail("db migrate", no_database(exc))
     for migration in applied:
         click.echo(f"applied {migration.path.name}")
     click.echo(

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from loom_cli.errors import first_line
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -28,9 +30,8 @@ def _registry() -> Iterator[psycopg.Connection]:
         conn = psycopg.connect(url, connect_timeout=5)
     except (psycopg.OperationalError, migrations.MigrationError) as exc:
         where = url.rsplit("@", 1)[-1]
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         click.secho(
-            f"loom devices: cannot use PostgreSQL at {where} ({first}); "
+            f"loom devices: cannot use PostgreSQL at {where} ({first_line(exc)}); "
             "is the stack up? (`loom stack up`)",
             fg="red",
             err=True,

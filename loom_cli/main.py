@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "serve": "loom_cli.serve:serve",
     "api": "loom_cli.api:api",
     "devices": "loom_cli.devices:devices",
+    "demo": "loom_cli.demo.cli:demo",
+    "map": "loom_cli.track_map:track_map",
 }
 
 

@@ -27,6 +27,7 @@ from trino.exceptions import (
 )
 
 from loom_cli.analytics.params import Bound
+from loom_cli.errors import first_line
 from loom_core.settings import LoomSettings
 
 CONNECT_TIMEOUT_S = 5.0
@@ -97,7 +98,7 @@ def describe_error(exc: Exception, bound: Bound, where: str, trino_url: str) -> 
             return f"{kind} in {where} at line {line}, column {column}: {reason}"
         return f"{kind} in {where}: {reason}"
     if isinstance(exc, OperationalError | HttpError | requests.RequestException):
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        detail = first_line(exc)
         if "Connection refused" in detail or "Failed to establish" in detail:
             detail = "connection refused"
         return (

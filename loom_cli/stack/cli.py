@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from loom_cli.stack import apps
 from loom_cli.stack.process import StackError
 from loom_cli.stack.stack import Stack
 from loom_core.settings import LoomSettings
@@ -47,7 +48,11 @@ def up(services: tuple[str, ...]) -> None:
 @stack.command()
 @click.argument("services", nargs=-1, type=SERVICES)
 def down(services: tuple[str, ...]) -> None:
-    """Stop exactly the servers `loom stack up` started."""
+    """Stop exactly the servers `loom stack up` started.
+
+    Without SERVICES, the ingest API and Dagster that `loom serve` or `loom demo`
+    run are stopped first.
+    """
     stopped = _stack().down(list(services) or None)
     if not stopped:
         click.echo("nothing to stop", err=True)
@@ -55,8 +60,15 @@ def down(services: tuple[str, ...]) -> None:
 
 @stack.command()
 def status() -> None:
-    """Print one line per service; exit 0 only when all four are healthy."""
-    statuses = _stack(quiet=True).status()
+    """Print one line per service; exit 0 only when all four are healthy.
+
+    The ingest API and Dagster, when `loom serve` or `loom demo` runs them, get a
+    line each too.
+    """
+    the_stack = _stack(quiet=True)
+    statuses = the_stack.status()
     for line in statuses:
         click.echo(line.line())
+    for name, pid in apps.running_apps(the_stack.settings).items():
+        click.echo(f"{name:<9} running   pid {pid} (loom serve or loom demo)")
     sys.exit(0 if all(s.healthy for s in statuses) else 1)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from loom_cli.errors import first_line
 from loom_cli.stack import provision
 from loom_cli.stack.process import ManagedProcess, StackError, pid_alive, port_in_use
 from loom_core.settings import REPO_ROOT, LoomSettings
@@ -100,7 +101,7 @@ class Service(ABC):
         try:
             self.check()
         except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
-            return str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            return first_line(exc)
         return None
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from loom_cli.stack import provision
+from loom_cli.errors import first_line
+from loom_cli.stack import apps, provision
 from loom_cli.stack.process import StackError, port_in_use
 from loom_cli.stack.services import Service, all_services
 from loom_core.settings import LoomSettings
@@ -133,9 +134,7 @@ class Stack:
             try:
                 service.ready()
             except Exception as exc:  # noqa: BLE001 - not ready yet, whatever the cause
-                reason = (
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                )
+                reason = first_line(exc)
             else:
                 return
             if not service.process.running():
@@ -154,8 +153,12 @@ class Stack:
             time.sleep(0.5)
 
     def down(self, only: list[str] | None = None) -> list[str]:
-        """Stop the services ``up`` started (in reverse order); return their names."""
-        stopped = []
+        """Stop the services ``up`` started (in reverse order); return their names.
+
+        A full ``down`` first stops the ingest API and Dagster that ``loom serve``
+        or ``loom demo`` run on top of the stack (:mod:`loom_cli.stack.apps`).
+        """
+        stopped = [] if only is not None else apps.stop_apps(self.settings, self.report)
         for service in reversed(self.services):
             if only is not None and service.name not in only:
                 continue

@@ -11,22 +11,15 @@ import dagster as dg
 
 from loom_core import topics
 from loom_dagster.assets import partitioned
-from loom_dagster.enrichment import geocoding, stays, store
+from loom_dagster.enrichment import geocoding, stays
+from loom_dagster.enrichment.day_track import DayTrack, read_day
 from loom_dagster.enrichment.ids import stable_id
 from loom_dagster.enrichment.messages import TrackSegment
-from loom_dagster.enrichment.track_map import draw_track_map
 from loom_dagster.resources import KafkaResource, TimescaleResource
 
 ASSET = "gps_tracks"
 ID = "segment_id"
 MAX_PLAUSIBLE_SPEED_MPS = 340.0  # an airliner's cruise; anything faster is a bug
-
-READ_FIXES = """
-SELECT extract(epoch FROM time)::float8, latitude, longitude, accuracy_m
-FROM gps_data
-WHERE device_id = %s AND time >= %s AND time < %s
-ORDER BY time, event_id
-"""
 
 CHECKS = {
     "coordinates_in_range": "Every segment centroid is a valid WGS84 coordinate.",
@@ -56,15 +49,10 @@ def _utc(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, UTC)
 
 
-def segment_rows(
-    partition: store.DeviceDay, track: stays.Track
-) -> tuple[list[stays.Segment], list[TrackSegment]]:
-    """Segment a cleaned track and return the segments with their table rows."""
-    segments = stays.segment(track)
-    places = geocoding.nearest_places(
-        [(s.centroid_lat, s.centroid_lon) for s in segments]
-    )
-    rows = [
+def segment_rows(day: DayTrack) -> list[TrackSegment]:
+    """Return the table rows of a device-day's segments."""
+    partition = day.partition
+    return [
         TrackSegment(
             time=_utc(s.start),
             device_id=partition.device_id,
@@ -89,9 +77,8 @@ def segment_rows(
             place_country=p.country,
             algorithm=stays.ALGORITHM,
         )
-        for s, p in zip(segments, places)
+        for s, p in zip(day.segments, day.places)
     ]
-    return segments, rows
 
 
 @partitioned.enrichment_asset(
@@ -115,25 +102,19 @@ def gps_tracks(
     partition = partitioned.device_day(context)
     with timescale.connect(autocommit=True) as conn:
         as_of = partitioned.listed_at(conn)
-        fixes = conn.execute(
-            READ_FIXES, (partition.device_id, partition.start, partition.end)
-        ).fetchall()
-        raw = stays.Track.from_rows(fixes)
-        track, rejected = stays.clean(raw)
-        segments, rows = segment_rows(partition, track)
+        day = read_day(conn, partition)
+        rows = segment_rows(day)
         written = partitioned.commit_and_publish(
             context, conn, kafka, TABLE, partition=partition, rows=rows, as_of=as_of
         )
-    png = draw_track_map(
-        track, segments, [r.place_name for r in rows], f"{partition} (UTC)"
-    )
+    png = day.map_png()  # what `loom map DEVICE DATE` draws too
     stays_ = [r for r in rows if r.kind == "stay"]
     return dg.MaterializeResult(
         metadata={
-            "fixes": len(raw),
-            "rejected_inaccurate": rejected.inaccurate,
-            "rejected_duplicate": rejected.duplicate,
-            "rejected_outliers": rejected.outlier,
+            "fixes": len(day.raw),
+            "rejected_inaccurate": day.rejected.inaccurate,
+            "rejected_duplicate": day.rejected.duplicate,
+            "rejected_outliers": day.rejected.outlier,
             "segments": len(rows),
             "stays": len(stays_),
             "moves": len(rows) - len(stays_),

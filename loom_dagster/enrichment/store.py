@@ -28,6 +28,11 @@ class DeviceDay:
     day: date
 
     @property
+    def key(self) -> str:
+        """Dagster's partition key (``day|device``)."""
+        return f"{self.day.isoformat()}|{self.device_id}"
+
+    @property
     def start(self) -> datetime:
         """Midnight UTC at the start of the day."""
         return datetime.combine(self.day, time(0), tzinfo=UTC)

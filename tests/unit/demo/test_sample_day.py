@@ -47,3 +47,20 @@ def test_frames_are_decodable_jpegs_with_one_pair():
     paired = [f for f in frames if f.pair_id]
     assert sorted(f.camera for f in paired) == ["back", "front"]
     assert {f.kind for f in frames} == {"camera", "screenshot"}
+
+
+def test_the_short_sample_is_a_morning_walk_between_two_stays():
+    script = s.SAMPLES["short"]
+    fixes = s.track(random.Random(1), script.itinerary)
+    assert fixes[0].at == s.at("07:40")
+    assert fixes[-1].at < s.at("08:40")
+    near_home = [f for f in fixes if f.at < s.at("08:00")]
+    near_cafe = [f for f in fixes if f.at >= s.at("08:20")]
+    assert all(abs(f.lat - s.HOME.lat) < 0.001 for f in near_home)
+    assert all(abs(f.lat - s.CAFE.lat) < 0.001 for f in near_cafe)
+    readings = s.heart_rate(random.Random(1), script.itinerary)
+    assert [w for w, _ in readings] == [
+        s.at("07:40") + i * (s.at("07:45") - s.at("07:40")) for i in range(12)
+    ]
+    assert len(script.conversations) == 1
+    assert {f.label for f in s.frames()} >= set(script.frames)

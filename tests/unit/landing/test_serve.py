@@ -4,6 +4,7 @@ import sys
 
 import click
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from loom_cli import serve
@@ -43,19 +44,43 @@ def test_children_get_loom_variables_and_dagster_storage(monkeypatch, tmp_path):
     assert env["LOOM_DAGSTER_PG_DB"] == "dagster"
 
 
-def test_dagster_home_holds_the_repository_instance_config(tmp_path):
-    home = serve.prepare_dagster_home(LoomSettings(home=tmp_path))
+def test_dagster_home_holds_the_instance_config_and_the_code_servers_workspace(
+    tmp_path,
+):
+    home = serve.prepare_dagster_home(LoomSettings(home=tmp_path), 4123)
     assert home == tmp_path / "dagster"
     text = (home / "dagster.yaml").read_text()
     assert "QueuedRunCoordinator" in text
     assert "scheme: postgresql+psycopg2" in text
     assert "run_retries" in text
+    workspace = yaml.safe_load((home / "workspace.yaml").read_text())
+    assert workspace == {
+        "load_from": [
+            {
+                "grpc_server": {
+                    "host": "127.0.0.1",
+                    "port": 4123,
+                    "location_name": "loom_dagster.definitions",
+                }
+            }
+        ]
+    }
 
 
-def test_children_run_api_ui_and_daemon_from_this_python():
-    names = [c.name for c in serve.children("pkg.app:make", "127.0.0.1", 8000, 3000)]
-    assert names == ["ingest-api", "dagster-webserver", "dagster-daemon"]
-    api, ui, daemon = serve.children("pkg.app:make", "127.0.0.1", 8000, 3000)
+def test_children_run_api_code_server_ui_and_daemon_from_this_python(tmp_path):
+    found = serve.children("pkg.app:make", "127.0.0.1", (8000, 3000, 4123), tmp_path)
+    assert [c.name for c in found] == [
+        "ingest-api",
+        "dagster-code-server",
+        "dagster-webserver",
+        "dagster-daemon",
+    ]
+    api, code, ui, daemon = found
+    assert code.argv[1:5] == ["-m", "dagster", "code-server", "start"]
+    assert code.argv[code.argv.index("-p") + 1] == "4123"
+    assert code.ready_port == 4123
+    assert ui.argv[ui.argv.index("-w") + 1] == str(tmp_path / "workspace.yaml")
+    assert daemon.argv[-1] == str(tmp_path / "workspace.yaml")
     assert api.argv[:5] == [
         sys.executable,
         "-m",
