@@ -122,6 +122,10 @@ class WhisperTinyEn:
             word_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,
+            # Beam search only: the default falls back to sampling at higher
+            # temperatures on an unsure utterance, and a backfill must give the
+            # same words every time.
+            temperature=0.0,
         )
         words = [
             Word(w.word.strip(), float(w.start), float(w.end), float(w.probability))
