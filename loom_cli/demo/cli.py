@@ -99,7 +99,7 @@ class Demo:
         self.note(f"started {', '.join(started)}" if started else "already up")
         applied = migrations.apply(self.settings.database_url)
         self.note(f"database migrated ({len(applied)} migration(s) applied now)")
-        self.step("The ingest API and Dagster (webserver and daemon)")
+        self.step("The ingest API and Dagster (code server, webserver and daemon)")
         with self.err.status("starting them (Dagster loads its definitions first)"):
             self.platform = platform.start(self.settings, host, api_port, ui_port)
         if self.platform.started_here:

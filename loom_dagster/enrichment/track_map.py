@@ -69,16 +69,21 @@ def draw_track_map(
                 label=f"{_hhmm(move.start)}-{_hhmm(move.end)} "
                 f"{move.distance_m / 1000:.1f} km, {move.mean_speed_mps * 3.6:.0f} km/h",
             )
-        for (lat, lon), label in _stay_labels(segments, places).items():
+        labels = _stay_labels(segments, places)
+        for lat, lon in labels:
             ax.scatter([lon], [lat], s=120, color="black", zorder=3)
+        for (lat, lon), label, (dx, dy) in _label_offsets(track, labels):
             ax.annotate(
                 label,
                 (lon, lat),
-                xytext=(6, 6),
+                xytext=(dx, dy),
                 textcoords="offset points",
+                ha="left" if dx > 0 else "right",
+                va="center",
                 fontsize=8,
                 zorder=4,
                 bbox={"boxstyle": "round", "fc": "white", "alpha": 0.8},
+                arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.6},
             )
         ax.set_aspect(
             1 / np.cos(np.radians(float(np.mean(track.lat)))), adjustable="datalim"
@@ -93,6 +98,31 @@ def draw_track_map(
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
+
+
+LABEL_GAP_PT = 34  # vertical room for a label of two or three lines
+
+
+def _label_offsets(
+    track: Track, labels: dict[tuple[float, float], str]
+) -> list[tuple[tuple[float, float], str, tuple[int, int]]]:
+    """Place each label towards the map's middle, stacked when stays are close.
+
+    A label goes right of a stay west of the middle and left of one east of it,
+    so it stays inside the frame; labels on the same side whose stays are close
+    (a tenth of the map's height) are pushed apart vertically.
+    """
+    mid_lon = (float(np.min(track.lon)) + float(np.max(track.lon))) / 2
+    height = max(float(np.ptp(track.lat)), 1e-6)
+    placed: list[tuple[tuple[float, float], str, tuple[int, int]]] = []
+    for spot in sorted(labels, key=lambda s: -s[0]):  # north first
+        dx = 10 if spot[1] <= mid_lon else -10
+        dy = 0
+        for (lat, _lon), _label, (other_dx, other_dy) in placed:
+            if other_dx == dx and abs(lat - spot[0]) < height / 10:
+                dy = min(dy, other_dy - LABEL_GAP_PT)
+        placed.append((spot, labels[spot], (dx, dy)))
+    return placed
 
 
 def _stay_labels(
