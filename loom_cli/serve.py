@@ -1,7 +1,7 @@
-"""``loom serve``: the ingest API, Dagster's webserver and its daemon, together.
+"""``loom serve``: the ingest API and Dagster's code server, webserver and daemon.
 
 They run in the foreground against the stack of ``LOOM_*`` (``loom stack up``),
-after the migrations are applied. Ctrl-C or SIGTERM stops all three (and what
+after the migrations are applied. Ctrl-C or SIGTERM stops them all (and what
 they started); if one exits on its own, the others are stopped too. Their pids are
 recorded under ``$LOOM_HOME/run`` (:mod:`loom_cli.stack.apps`), so ``loom stack
 down`` stops them too, from another terminal. ``loom demo`` runs the same
@@ -78,9 +78,10 @@ def child_env(settings: LoomSettings, dagster_home: Path) -> dict[str, str]:
 def prepare_dagster_home(settings: LoomSettings, code_port: int) -> Path:
     """Write ``$LOOM_HOME/dagster``: ``dagster.yaml`` and a ``workspace.yaml``.
 
-    The workspace points at the code server on ``code_port``. The webserver and the daemon share one code server that ``loom serve`` runs.
-    Left to themselves, each would spawn its own, which shuts down when a heartbeat
-    is 20 s late (a busy machine): runs being launched then fail.
+    The workspace points at the code server on ``code_port``, which ``loom serve``
+    runs for the webserver and the daemon to share. Left to themselves, each would
+    spawn its own, which shuts down when a heartbeat is 20 s late (a busy machine):
+    runs being launched then fail.
     """
     home = settings.home / "dagster"
     home.mkdir(parents=True, exist_ok=True)
@@ -326,7 +327,7 @@ def _migrate(settings: LoomSettings) -> None:
     "--ui-port", default=3000, show_default=True, type=int, help="Dagster UI port."
 )
 def serve(api_app: str, host: str, api_port: int, ui_port: int) -> None:
-    """Run the ingest API, the Dagster UI and the Dagster daemon until Ctrl-C."""
+    """Run the ingest API and Dagster (code server, UI, daemon) until Ctrl-C."""
     settings = LoomSettings()
     _require_app(api_app)
     require_free_ports(settings, host, api_port, ui_port)
