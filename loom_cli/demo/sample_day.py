@@ -18,7 +18,6 @@ import io
 import math
 import random
 import shutil
-import subprocess
 import tempfile
 import wave
 from dataclasses import dataclass, field
@@ -27,8 +26,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from loom_dagster.enrichment import samples
+
 DAY = date(2025, 6, 14)
-SAMPLE_RATE = 16_000
+SAMPLE_RATE = samples.SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -219,44 +220,15 @@ def speak(sentences: tuple[str, ...], workdir: Path) -> bytes:
 
     Returns PCM16 mono at :data:`SAMPLE_RATE`.
     """
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        msg = "espeak-ng is missing; run scripts/bootstrap.sh (apt-get install espeak-ng sox)"
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        msg = "espeak-ng or sox is missing; run scripts/bootstrap.sh (apt-get install espeak-ng sox)"
         raise RuntimeError(msg)
     silence = b"\x00\x00" * int(SAMPLE_RATE * 1.5)
     pcm = bytearray(silence)
     for n, sentence in enumerate(sentences):
-        wav = workdir / f"s{n}.wav"
-        subprocess.run(
-            [espeak, "-v", "en-us", "-s", "150", "-w", str(wav), sentence],
-            check=True,
-            capture_output=True,
-        )
-        pcm += _resample(wav, workdir / f"s{n}.raw") + silence
+        voice = samples.espeak(sentence, workdir / f"s{n}.wav", voice="en-us")
+        pcm += voice.tobytes() + silence
     return bytes(pcm)
-
-
-def _resample(wav: Path, raw: Path) -> bytes:
-    subprocess.run(
-        [
-            "sox",
-            str(wav),
-            "-r",
-            str(SAMPLE_RATE),
-            "-c",
-            "1",
-            "-b",
-            "16",
-            "-e",
-            "signed-integer",
-            "-t",
-            "raw",
-            str(raw),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return raw.read_bytes()
 
 
 def _font(size: int) -> ImageFont.ImageFont:

@@ -137,7 +137,7 @@ def speech(
     cursor = lead_s
     with tempfile.TemporaryDirectory() as tmp:
         for k, sentence in enumerate(sentences):
-            voice = _espeak(sentence, Path(tmp) / f"{k}.wav")
+            voice = espeak(sentence, Path(tmp) / f"{k}.wav")
             placed.append((sentence, cursor, cursor + voice.size / SAMPLE_RATE))
             parts += [voice, _quiet(rng, silence_s)]
             cursor += voice.size / SAMPLE_RATE + silence_s
@@ -150,10 +150,17 @@ def _quiet(rng: np.random.Generator, seconds: float) -> NDArray[np.int16]:
     return noise.astype(np.int16)
 
 
-def _espeak(sentence: str, path: Path) -> NDArray[np.int16]:
+def espeak(sentence: str, path: Path, voice: str | None = None) -> NDArray[np.int16]:
+    """Synthesise ``sentence`` with espeak-ng: PCM16 mono at :data:`SAMPLE_RATE`.
+
+    ``path`` is where the resampled WAV goes (its directory holds the raw one).
+    """
     raw = path.with_suffix(".raw.wav")
+    voice_args = ["-v", voice] if voice else []
     subprocess.run(
-        ["espeak-ng", "-s", "150", "-w", str(raw), sentence], check=True, timeout=30
+        ["espeak-ng", *voice_args, "-s", "150", "-w", str(raw), sentence],
+        check=True,
+        timeout=30,
     )
     subprocess.run(
         [
