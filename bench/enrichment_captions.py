@@ -13,11 +13,9 @@ import argparse
 import io
 import json
 import os
-import time
-from collections.abc import Callable
-from typing import Any
 
 from PIL import Image
+from timing import per_second
 
 from loom_dagster.enrichment import ocr, samples, tagging, vision
 
@@ -37,13 +35,6 @@ def frames(n: int) -> list[bytes]:
     ]
     mix = [x for pair in zip(photos, shots) for x in pair]
     return [mix[k % len(mix)] for k in range(n)]
-
-
-def rate(fn: Callable[[Any], Any], items: list[Any]) -> float:
-    started = time.perf_counter()
-    for item in items:
-        fn(item)
-    return len(items) / (time.perf_counter() - started)
 
 
 def main() -> None:
@@ -67,11 +58,11 @@ def main() -> None:
                 "frames": len(data),
                 "sizes": [f"{w}x{h}" for w, h in sizes],
                 "loom_decode_tag_ocr_fps": round(
-                    rate(lambda d: describer.describe(vision.decode(d)), data), 2
+                    per_second(lambda d: describer.describe(vision.decode(d)), data), 2
                 ),
-                "tags_only_fps": round(rate(tagger.tags, decoded), 2),
-                "ocr_only_fps": round(rate(reader.read, decoded), 2),
-                "floor_decode_only_fps": round(rate(vision.decode, data), 1),
+                "tags_only_fps": round(per_second(tagger.tags, decoded), 2),
+                "ocr_only_fps": round(per_second(reader.read, decoded), 2),
+                "floor_decode_only_fps": round(per_second(vision.decode, data), 1),
                 "load_average_1m": round(os.getloadavg()[0], 2),
             },
             indent=2,

@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
-from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+
+from timing import per_second
 
 from loom_dagster.enrichment import geocoding, geodesy, samples, stays, track_map
 
@@ -26,13 +25,6 @@ def segment_day(raw: stays.Track) -> list[stays.Segment]:
     segments = stays.segment(track)
     geocoding.nearest_places([(s.centroid_lat, s.centroid_lon) for s in segments])
     return segments
-
-
-def per_second(fn: Callable[[Any], Any], items: list[Any]) -> float:
-    started = time.perf_counter()
-    for item in items:
-        fn(item)
-    return len(items) / (time.perf_counter() - started)
 
 
 def main() -> None:
