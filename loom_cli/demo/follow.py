@@ -18,6 +18,7 @@ began; a run that failed is reported with its page in the UI.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -155,18 +156,8 @@ class Observation:
         """Return the runs queued or running."""
         return [r for r in self.runs if r.status in ACTIVE]
 
-    def stuck_in_queue(self, partition: DeviceDay, now: float) -> list[Run]:
-        """Return the partition's enrichment runs queued behind a backlog.
-
-        A run the sensors requested that is still queued after
-        :data:`JUMP_AFTER_S`, with runs of other partitions queued before it
-        (events posted earlier, e.g. by `make test`), waits behind them; the
-        demo launches a copy ahead of them.
-        """
-        first = min(
-            (r.created for r in self.queued if r.partition != partition.key),
-            default=None,
-        )
+    def waiting_long(self, partition: DeviceDay, now: float) -> list[Run]:
+        """Return the partition's enrichment runs queued over :data:`JUMP_AFTER_S`."""
         return [
             r
             for r in self.runs
@@ -175,9 +166,22 @@ class Observation:
             and JUMPED_TAG not in r.tags
             and set(r.assets) & set(ENRICHED)
             and now - r.created > JUMP_AFTER_S
-            and first is not None
-            and first < r.created
         ]
+
+    def stuck_in_queue(self, partition: DeviceDay, now: float) -> list[Run]:
+        """Return the partition's enrichment runs queued behind a backlog.
+
+        A run :meth:`waiting_long` with runs of other partitions queued before it
+        (events posted earlier, e.g. by `make test`) waits behind them; the demo
+        launches a copy ahead of them.
+        """
+        first = min(
+            (r.created for r in self.queued if r.partition != partition.key),
+            default=None,
+        )
+        if first is None:
+            return []
+        return [r for r in self.waiting_long(partition, now) if first < r.created]
 
     def signature(self) -> tuple[object, ...]:
         """Return what changes when the pipeline makes progress (stall detection)."""
@@ -222,5 +226,6 @@ def observe(
         seen.enriched_rows[asset] = conn.execute(query, (part.device_id, part.day)).fetchone()[0]  # type: ignore[index]
     seen.tracks = ui.latest_materialization("gps_tracks", part.key)
     seen.runs = ui.runs_since(since)
-    seen.queued = ui.queued_runs()
+    if seen.waiting_long(part, time.time()):  # the whole queue only when needed
+        seen.queued = ui.queued_runs()
     return seen
