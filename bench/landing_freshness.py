@@ -2,7 +2,7 @@
 
 Runs the real thing with default settings on a private stack (Kafka + TimescaleDB
 on free ports, torn down afterwards): the Dagster daemon with the repository's
-dagster.yaml (QueuedRunCoordinator, default run launcher), the whole code location
+dagster.yaml (QueuedRunCoordinator, forking run launcher), the whole code location
 (landing and enrichment) and the landing sensors at their default interval. GPS
 events are produced one at a time at a steady rate; each one's latency is the time
 from its acknowledgement (``acks=all``) to the first poll that finds its row in
@@ -11,11 +11,11 @@ itself, and a direct single-row SQL INSERT.
 
 Besides the percentiles it says where the time goes: each event's wait split into
 phases read from Dagster's event log (until a run is requested for it, in the run
-queue, launching the run's process, the run up to its commit), the CPU seconds each
+queue, forking the run's process, the run up to its commit), the CPU seconds each
 part of the system used while the events flowed (daemon, code server, run workers,
 PostgreSQL, Kafka, everything else on the machine), the load average before and
 after, and whether the virtual environment holds compiled bytecode (without it
-every run worker compiles Dagster anew). Prints one JSON object.
+the warm process compiles Dagster anew). Prints one JSON object.
 
     .venv/bin/python bench/landing_freshness.py [--events 120] [--every 0.5]
 """
@@ -23,15 +23,12 @@ every run worker compiles Dagster anew). Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -44,7 +41,13 @@ from pathlib import Path
 import psycopg
 from confluent_kafka import Producer
 
-from loom_cli.serve import child_env, prepare_dagster_home
+from loom_cli.serve import (
+    API_APP,
+    Supervisor,
+    child_env,
+    children,
+    prepare_dagster_home,
+)
 from loom_cli.stack.stack import Stack
 from loom_core import kafka as loom_kafka
 from loom_core import migrations
@@ -117,11 +120,12 @@ class CpuSampler(threading.Thread):
     def __init__(self, stack_home: Path) -> None:
         super().__init__(daemon=True)
         self.roles = {
-            "dagster_daemon": "dagster._daemon",
-            "code_server": "dagster api grpc",
-            "run_workers": "multiprocessing",
-            "postgres": f"{stack_home}/postgres",
-            "kafka": f"{stack_home}/kafka",
+            "dagster_daemon": ("dagster._daemon",),
+            "code_server": ("dagster code-server", "dagster api grpc"),
+            # the warm process and its forks, the executors' step processes
+            "run_workers": ("run_launcher.zygote", "multiprocessing"),
+            "postgres": (f"{stack_home}/postgres",),
+            "kafka": (f"{stack_home}/kafka",),
         }
         self.ours = {"dagster_daemon", "code_server", "run_workers"}
         self.last: dict[int, tuple[str, float]] = {}
@@ -145,7 +149,10 @@ class CpuSampler(threading.Thread):
                 stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            role = next((r for r, m in self.roles.items() if m in cmd), None)
+            role = next(
+                (r for r, marks in self.roles.items() if any(m in cmd for m in marks)),
+                None,
+            )
             if role in self.ours and str(REPO_ROOT) not in cmd:
                 role = None  # another engineer's Dagster
             if role is not None:
@@ -241,32 +248,19 @@ def direct_insert(database_url: str, device_id: str, count: int) -> list[float]:
     return out
 
 
-def start_daemon(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    log = log_path.open("wb")
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dagster._daemon",
-            "run",
-            "-w",
-            str(REPO_ROOT / "workspace.yaml"),
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop_daemon(daemon: subprocess.Popen[bytes]) -> None:
-    os.killpg(daemon.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        daemon.wait(timeout=30)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(daemon.pid, signal.SIGKILL)  # its code server and runs too
-    daemon.wait()
+def start_dagster(settings: LoomSettings) -> tuple[Supervisor, dict[str, str]]:
+    """Start the code server and the daemon as ``loom serve`` does; their output
+    goes to ``$LOOM_HOME/logs`` of the private stack."""
+    code_port = free_port()
+    home = prepare_dagster_home(settings, code_port)
+    env = child_env(settings, home)
+    members = children(API_APP, "127.0.0.1", (0, 0, code_port), home)
+    dagster = [
+        c for c in members if c.name in ("dagster-code-server", "dagster-daemon")
+    ]
+    supervisor = Supervisor(dagster, env, settings, log_to_files=True, label="bench")
+    supervisor.start()
+    return supervisor, env
 
 
 @dataclass(frozen=True)
@@ -427,26 +421,29 @@ def main() -> None:
         "--every", type=float, default=0.5, help="seconds between events"
     )
     parser.add_argument(
-        "--log", type=Path, default=None, help="keep the Dagster daemon's log here"
+        "--log", type=Path, default=None, help="keep the Dagster logs in this folder"
     )
     args = parser.parse_args()
     settings = private_settings(LoomSettings())
     stack = Stack(settings)
-    daemon = None
-    log_path = args.log or settings.home / "dagster-daemon.log"
+    dagster = None
+    logs = settings.home / "logs"
     try:
         stack.up(["postgres", "kafka"])
         migrations.apply(settings.database_url)
-        env = child_env(settings, prepare_dagster_home(settings))
-        daemon = start_daemon(env, log_path)
+        dagster, env = start_dagster(settings)
         result = measure(settings, env, args.events, args.every)
     except BaseException:
-        if log_path.exists():
-            sys.stderr.write(log_path.read_text()[-5000:])
+        for name in ("dagster-code-server", "dagster-daemon"):
+            log = logs / f"{name}.log"
+            if log.exists():
+                sys.stderr.write(f"--- {name} ---\n{log.read_text()[-5000:]}")
         raise
     finally:
-        if daemon is not None:
-            stop_daemon(daemon)
+        if dagster is not None:
+            dagster.stop()
+        if args.log is not None and logs.exists():
+            shutil.copytree(logs, args.log, dirs_exist_ok=True)
         stack.down()
         shutil.rmtree(settings.home, ignore_errors=True)
     print(json.dumps(result, indent=2))

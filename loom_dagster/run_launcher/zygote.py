@@ -1,0 +1,149 @@
+"""The warm process that runs are forked from.
+
+``python -m loom_dagster.run_launcher.zygote [MODULE]`` imports Dagster and the
+code location's module once, builds its definitions, and says it is ready. Then
+it reads one request a line on stdin, ``{"run_id": ..., "instance_ref": ...}``,
+and answers each on stdout with the pid of a child forked to execute that run
+(``{"pid": N}``). Before forking it checks that no project module it imported has
+changed on disk; if one has, it answers ``{"stale": PATH}`` and exits, for the
+launcher to start a fresh one: a run never executes code older than the files.
+It exits when stdin closes; the children finish their runs regardless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, TextIO
+
+import dagster as dg
+from dagster._core.events import EngineEventData
+from dagster._core.instance import DagsterInstance, InstanceRef
+from dagster._grpc.impl import core_execute_run
+from dagster._serdes import ConfigurableClassData, deserialize_value
+from dagster._utils.hosted_user_process import recon_job_from_origin
+from dagster._utils.interrupts import capture_interrupts
+
+
+def _project_files() -> dict[str, int]:
+    """Return the modification time of each imported module outside the venv."""
+    installed = (sys.prefix, sys.base_prefix, sys.exec_prefix)
+    files = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path and not path.startswith(installed):
+            with contextlib.suppress(OSError):
+                files[path] = Path(path).stat().st_mtime_ns
+    return files
+
+
+def _changed(files: dict[str, int]) -> str | None:
+    """Return a file of ``files`` that changed or vanished since, if any."""
+    for path, mtime in files.items():
+        try:
+            if Path(path).stat().st_mtime_ns != mtime:
+                return path
+        except OSError:
+            return path
+    return None
+
+
+def _preload(module_name: str | None) -> None:
+    """Import ``module_name`` and build its definitions."""
+    if module_name is None:
+        return
+    module = importlib.import_module(module_name)
+    for value in vars(module).values():
+        if isinstance(value, dg.Definitions):
+            value.get_repository_def()
+
+
+def execute(run_id: str, instance_ref: str) -> int:
+    """Execute one run, as Dagster's own run worker does; return the exit code."""
+    ref = deserialize_value(instance_ref, InstanceRef)
+    # A terminate is a SIGINT, which Dagster turns into a cancelled run.
+    with capture_interrupts(), DagsterInstance.from_ref(ref) as instance:
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.job_code_origin is None:
+            sys.stderr.write(f"run {run_id} not found, or it has no code origin\n")
+            return 1
+        pid = os.getpid()
+        instance.report_engine_event(
+            f"Started process for run (pid: {pid}), forked from a warm process.",
+            run,
+            EngineEventData.in_process(pid),
+        )
+        recon_job = recon_job_from_origin(run.job_code_origin)
+        try:
+            for _event in core_execute_run(recon_job, run, instance, False):  # noqa: FBT003
+                pass
+        except Exception:  # noqa: BLE001 - core_execute_run has reported it to the run
+            traceback.print_exc()
+            return 1
+    return 0
+
+
+def _preload_instance(instance_ref: str) -> None:
+    """Import the instance's storage modules (no connection: the forks connect)."""
+    ref = deserialize_value(instance_ref, InstanceRef)
+    for value in ref._asdict().values():
+        if isinstance(value, ConfigurableClassData):
+            importlib.import_module(value.module_name)
+
+
+def _fork(request: dict[str, Any], answers: TextIO) -> int:
+    """Fork a child that executes the requested run; return its pid."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the run may wait on children
+        # The pipes to the launcher are the zygote's alone.
+        os.close(answers.fileno())
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        code = execute(request["run_id"], request["instance_ref"])
+    except BaseException:  # noqa: BLE001 - a child must never return into the loop
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _answer(answers: TextIO, reply: dict[str, Any]) -> None:
+    answers.write(json.dumps(reply) + "\n")
+    answers.flush()
+
+
+def main() -> None:
+    """Preload, then fork a run worker per request until stdin closes."""
+    # Answers get stdout to themselves: whatever else prints goes to stderr.
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    module_name = sys.argv[1] if len(sys.argv) > 1 else None
+    _preload(module_name)
+    files = _project_files()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
+    _answer(answers, {"ready": True, "pid": os.getpid(), "watched": len(files)})
+    instance_refs = set()
+    for line in sys.stdin:
+        stale = _changed(files)
+        if stale is not None:
+            _answer(answers, {"stale": stale})
+            return
+        request = json.loads(line)
+        if request["instance_ref"] not in instance_refs:
+            _preload_instance(request["instance_ref"])
+            instance_refs.add(request["instance_ref"])
+        _answer(answers, {"pid": _fork(request, answers)})
+
+
+if __name__ == "__main__":
+    main()
