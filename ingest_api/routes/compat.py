@@ -19,10 +19,11 @@ from ingest_api.compat.fixes import Point, to_fixes
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
 from ingest_api.publish import Accepted
 from ingest_api.routes.bodies import json_body
+from ingest_api.routes.direct import DirectRoute
 from ingest_api.services import Services, caller
 from loom_core.contracts import FAMILIES, utc_now
 
-router = APIRouter(prefix="/v1/compat", tags=["tracker apps"])
+router = APIRouter(prefix="/v1/compat", tags=["tracker apps"], route_class=DirectRoute)
 GPS = FAMILIES["gps"]
 RESPONSES: dict[int | str, dict[str, Any]] = {**AUTH, **INVALID, **UNAVAILABLE}
 

@@ -29,10 +29,11 @@ from ingest_api.inputs import (
 )
 from ingest_api.publish import Accepted
 from ingest_api.routes.bodies import json_request
+from ingest_api.routes.direct import DirectRoute
 from ingest_api.services import Services, caller
 from loom_core.contracts import FAMILIES, CameraFrame, DeviceEvent, Family, utc_now
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=DirectRoute)
 
 
 class EventAck(BaseModel):
