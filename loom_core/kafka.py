@@ -24,7 +24,9 @@ def producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
         "enable.idempotence": True,
         "acks": "all",
         "compression.type": "lz4",
-        "linger.ms": 5,
+        # A device waits for its acknowledgement: batch for 1 ms, not librdkafka's
+        # 5 (under load, messages still batch while earlier ones are in flight).
+        "linger.ms": 1,
         "message.timeout.ms": TIMEOUT_MS,
         "socket.timeout.ms": TIMEOUT_MS,
         "socket.connection.setup.timeout.ms": TIMEOUT_MS,

@@ -12,14 +12,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import JSONResponse
 
 from ingest_api.compat import gpslogger, osmand, overland, owntracks
 from ingest_api.compat.fixes import Point, to_fixes
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
 from ingest_api.publish import Accepted
 from ingest_api.routes.bodies import json_body
-from ingest_api.routes.direct import DirectRoute
+from ingest_api.routes.direct import DirectRoute, FastJSONResponse
 from ingest_api.services import Services, caller
 from loom_core.contracts import FAMILIES, utc_now
 
@@ -89,7 +88,7 @@ def _summary(accepted: list[Accepted]) -> dict[str, Any]:
 
 
 @router.post("/owntracks", responses=RESPONSES, summary="OwnTracks (HTTP mode)")
-async def post_owntracks(request: Request) -> JSONResponse:
+async def post_owntracks(request: Request) -> FastJSONResponse:
     """Take one OwnTracks message; answer ``[]`` (what the app expects).
 
     Set the app's user name to the device id and its password to the API key.
@@ -104,15 +103,15 @@ async def post_owntracks(request: Request) -> JSONResponse:
     if not points:
         services.metrics.events.labels(GPS.name, "ignored").inc()
     await _publish(services, device_id, owntracks.SOURCE, points, named)
-    return JSONResponse([])
+    return FastJSONResponse([])
 
 
 @router.post("/overland", responses=RESPONSES, summary="Overland (iOS)")
-async def post_overland(request: Request) -> JSONResponse:
+async def post_overland(request: Request) -> FastJSONResponse:
     """Take a batch of Overland locations; answer ``{"result": "ok"}``."""
     services, device_id = await caller(request)
     points = overland.points(await json_body(request))
-    return JSONResponse(
+    return FastJSONResponse(
         _summary(await _publish(services, device_id, overland.SOURCE, points))
     )
 
@@ -121,11 +120,11 @@ Parser = Callable[[dict[str, Any], tuple[str, ...]], tuple[str, list[Point]]]
 
 
 def _params_route(path: str, summary: str, parse: Parser) -> None:
-    async def endpoint(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> FastJSONResponse:
         services, device_id = await caller(request)
         params, loc = await _params(request)
         source, points = parse(params, loc)
-        return JSONResponse(
+        return FastJSONResponse(
             _summary(await _publish(services, device_id, source, points))
         )
 

@@ -1,4 +1,4 @@
-"""Routes whose endpoints take the request alone and answer it themselves."""
+"""Hot routes: endpoints that take the request alone, and the JSON they answer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic_core import to_json
 
 
 class DirectRoute(APIRoute):
@@ -32,3 +34,15 @@ class DirectRoute(APIRoute):
             and inspect.iscoroutinefunction(self.endpoint)
         )
         return self.endpoint if alone else super().get_route_handler()
+
+
+class FastJSONResponse(JSONResponse):
+    """A ``JSONResponse`` encoded by pydantic-core: compact UTF-8, ids as strings.
+
+    ``json.dumps`` was a twentieth of a single-event POST's CPU; the answers of
+    the hot routes are small dicts and lists of plain values.
+    """
+
+    def render(self, content: Any) -> bytes:
+        """Return ``content`` as JSON bytes."""
+        return to_json(content)

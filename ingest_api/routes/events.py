@@ -14,7 +14,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
@@ -29,7 +29,7 @@ from ingest_api.inputs import (
 )
 from ingest_api.publish import Accepted
 from ingest_api.routes.bodies import json_request
-from ingest_api.routes.direct import DirectRoute
+from ingest_api.routes.direct import DirectRoute, FastJSONResponse
 from ingest_api.services import Services, caller
 from loom_core.contracts import FAMILIES, CameraFrame, DeviceEvent, Family, utc_now
 
@@ -72,7 +72,7 @@ class BatchResult(BaseModel):
 
 
 def _family_route(family: Family) -> None:
-    async def post_event(request: Request) -> JSONResponse:
+    async def post_event(request: Request) -> FastJSONResponse:
         services, device_id = await caller(request)
         body = await request.body()
         try:
@@ -83,9 +83,9 @@ def _family_route(family: Family) -> None:
             raise RequestValidationError(field_errors(exc)) from None
         if isinstance(event, CameraFrame):
             frame = await services.pairing.submit(event)
-            return JSONResponse(frame.as_json(), status.HTTP_202_ACCEPTED)
+            return FastJSONResponse(frame.as_json(), status.HTTP_202_ACCEPTED)
         accepted = await services.publisher.publish(family, event)
-        return JSONResponse(accepted.as_json(), status.HTTP_202_ACCEPTED)
+        return FastJSONResponse(accepted.as_json(), status.HTTP_202_ACCEPTED)
 
     router.add_api_route(
         f"/v1/events/{family.name}",
@@ -180,7 +180,7 @@ def _ready(
     summary=f"Post up to {MAX_BATCH} events of any families",
     openapi_extra=json_request("EventBatch"),
 )
-async def post_batch(request: Request) -> JSONResponse:
+async def post_batch(request: Request) -> FastJSONResponse:
     """Validate and produce each event on its own; answer per item.
 
     200 when all were accepted, 207 when some were not (each result says why),
