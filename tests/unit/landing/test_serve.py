@@ -1,6 +1,7 @@
 import os
 import signal
 import sys
+from urllib.parse import parse_qs, urlsplit
 
 import click
 import pytest
@@ -33,15 +34,32 @@ def test_children_get_loom_variables_and_dagster_storage(monkeypatch, tmp_path):
     assert env["LOOM_KAFKA_BOOTSTRAP"] == "127.0.0.1:9999"
     assert env["LOOM_DATABASE_URL"] == settings.database_url
     assert env["DAGSTER_HOME"] == str(tmp_path / "dagster")
-    assert (env["LOOM_DAGSTER_PG_USER"], env["LOOM_DAGSTER_PG_PASSWORD"]) == (
-        "u",
-        "p@ss",
+    assert (
+        env["LOOM_DAGSTER_PG_URL"]
+        == "postgresql+psycopg2://u:p%40ss@db.local:5433/dagster"
     )
-    assert (env["LOOM_DAGSTER_PG_HOST"], env["LOOM_DAGSTER_PG_PORT"]) == (
-        "db.local",
-        "5433",
+
+
+def test_dagster_storage_uses_the_local_stacks_socket_when_it_is_there(
+    monkeypatch, tmp_path
+):
+    monkeypatch.delenv("LOOM_DAGSTER_DATABASE_URL", raising=False)
+    settings = LoomSettings(
+        database_url="postgresql://loom:pw@127.0.0.1:15999/loom", home=tmp_path
     )
-    assert env["LOOM_DAGSTER_PG_DB"] == "dagster"
+    tcp = "postgresql+psycopg2://loom:pw@127.0.0.1:15999/dagster"
+    assert serve.dagster_storage_url(settings) == tcp  # no server: no socket
+    socket_dir = tmp_path / "postgres" / "run"
+    socket_dir.mkdir(parents=True)
+    (socket_dir / ".s.PGSQL.15999").touch()
+    url = serve.dagster_storage_url(settings)
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == (
+        "postgresql+psycopg2",
+        "loom:pw@",
+        "/dagster",
+    )
+    assert parse_qs(parts.query) == {"host": [str(socket_dir)], "port": ["15999"]}
 
 
 def test_dagster_home_holds_the_instance_config_and_the_code_servers_workspace(
@@ -51,7 +69,7 @@ def test_dagster_home_holds_the_instance_config_and_the_code_servers_workspace(
     assert home == tmp_path / "dagster"
     text = (home / "dagster.yaml").read_text()
     assert "QueuedRunCoordinator" in text
-    assert "scheme: postgresql+psycopg2" in text
+    assert "postgres_url: {env: LOOM_DAGSTER_PG_URL}" in text
     assert "run_retries" in text
     workspace = yaml.safe_load((home / "workspace.yaml").read_text())
     assert workspace == {
