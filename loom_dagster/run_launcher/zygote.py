@@ -82,8 +82,8 @@ def execute(run_id: str, instance_ref: str) -> int:
         recon_job = recon_job_from_origin(run.job_code_origin)
         try:
             for _event in core_execute_run(
-                recon_job, run, instance, False
-            ):  # noqa: FBT003
+                recon_job, run, instance, inject_env_vars=False
+            ):
                 pass
         except Exception:  # noqa: BLE001 - core_execute_run has reported it to the run
             traceback.print_exc()
