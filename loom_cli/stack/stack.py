@@ -11,6 +11,8 @@ from loom_cli.stack.process import StackError, port_in_use
 from loom_cli.stack.services import Service, all_services
 from loom_core.settings import LoomSettings
 
+PORT_SETTLE_S = 2.0  # see _frees_up
+
 
 @dataclass(frozen=True)
 class ServiceStatus:
@@ -106,7 +108,7 @@ class Stack:
         if proc.crashed():
             self.report(f"{service.name}: found crashed, restarting")
             proc.stop()
-        if port_in_use(service.port):
+        if port_in_use(service.port) and not _frees_up(service.port):
             msg = (
                 f"{service.name}: port {service.port} on 127.0.0.1 is already in use by "
                 f"a process loom did not start; stop it (ss -ltnp 'sport = :{service.port}') "
@@ -176,3 +178,18 @@ class Stack:
     def kill(self, name: str) -> None:
         """SIGKILL one service, as a crash would (used by crash tests)."""
         self.service(name).process.kill()
+
+
+def _frees_up(port: int) -> bool:
+    """Whether a port found in use is free again within ``PORT_SETTLE_S``.
+
+    A crashed server's children may still be exiting with its listening socket,
+    and a connection to a free port in the ephemeral range can meet itself (the
+    kernel picked the same port as its source): neither is "in use".
+    """
+    deadline = time.monotonic() + PORT_SETTLE_S
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        if not port_in_use(port):
+            return True
+    return False
