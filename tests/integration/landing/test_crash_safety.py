@@ -41,7 +41,17 @@ from tests.integration.landing.conftest import (
 pytestmark = pytest.mark.slow
 
 BATCH = 30_000  # large enough that a run is caught in the middle of it
-UPSERTING = ("COPY loom_landing_staging%", "WITH inserted AS%", "TRUNCATE%")
+# The statements of a chunk's upsert (loom_dagster.landing.upsert), as
+# pg_stat_activity shows them while they run and until the next one starts.
+UPSERTING = [
+    "COPY loom_landing_staging%",
+    "SAVEPOINT%",
+    'INSERT INTO "gps_data"%',
+    "RELEASE%",
+    "SELECT r.n,%",
+    "WITH x AS%",
+    "TRUNCATE%",
+]
 
 
 def _expected(acked: list[Acked]) -> list[uuid.UUID]:
@@ -56,9 +66,8 @@ def _wait_mid_batch(database_url: str, timeout_s: float = 120.0, **where: str) -
         while time.monotonic() < deadline:
             busy = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE xact_start IS NOT NULL"
-                " AND (query LIKE %(a)s OR query LIKE %(b)s OR query LIKE %(c)s)"
-                f" AND {clause}",
-                {"a": UPSERTING[0], "b": UPSERTING[1], "c": UPSERTING[2], **where},
+                f" AND query LIKE ANY(%(upserting)s) AND {clause}",
+                {"upserting": UPSERTING, **where},
             ).fetchone()[0]
             if busy:
                 return
@@ -231,8 +240,10 @@ def test_kafka_stopped_and_restarted_loses_and_doubles_nothing(
         GPS,
         instance,
         None,
-        done=lambda: event_ids(stack.settings, "gps_data", device_id) == want
-        and not pending_within(stack.settings, GPS, ranges_of(acked)),
+        done=lambda: (
+            event_ids(stack.settings, "gps_data", device_id) == want
+            and not pending_within(stack.settings, GPS, ranges_of(acked))
+        ),
     )
     assert event_ids(stack.settings, "gps_data", device_id) == want
     assert len(want) == len(set(want)) == 2950
