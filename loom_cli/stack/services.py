@@ -365,8 +365,9 @@ class Kafka(Service):
                     *self._java(),
                     "kafka.tools.StorageTool",
                     "format",
-                    "-t",
-                    cluster_id.decode(),
+                    # One argument: a random id may start with '-' (1 in 64), which
+                    # the tool's parser would take for an option.
+                    f"--cluster-id={cluster_id.decode()}",
                     "-c",
                     str(self.config),
                 ],
