@@ -165,6 +165,7 @@ def espeak(sentence: str, path: Path, voice: str | None = None) -> NDArray[np.in
     subprocess.run(
         [
             "sox",
+            "-R",  # repeatable: the same dither on every run and every machine
             "-G",
             str(raw),
             "-r",
