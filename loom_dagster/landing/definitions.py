@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from loom_dagster.assets.landing import LANDING_ASSETS, LANDING_CHECKS, LANDING_JOBS
+from loom_dagster.assets.landing import LANDING_ASSETS, LANDING_JOBS
 from loom_dagster.schedules.retention import (
     landing_retention,
     landing_retention_schedule,
@@ -11,7 +11,6 @@ from loom_dagster.sensors.landing import LANDING_SENSORS
 
 defs = dg.Definitions(
     assets=LANDING_ASSETS,
-    asset_checks=LANDING_CHECKS,
     jobs=[*LANDING_JOBS.values(), landing_retention],
     sensors=LANDING_SENSORS,
     schedules=[landing_retention_schedule],

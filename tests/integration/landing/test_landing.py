@@ -12,6 +12,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import dagster as dg
 import psycopg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -107,6 +108,8 @@ def test_gps_fixes_land_field_by_field(shared, instance, device_id):
     assert landed >= 1
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(checks) == {"requested_ranges_landed", "dead_letter_ratio"}
+    # Evaluated in the landing step itself: the run is that one step.
+    assert {e.step_key for e in result.all_events if e.step_key} == {GPS.table}
     # Whether other ranges of the shared topic are pending is not ours to assert.
     assert checks["requested_ranges_landed"].metadata["pending_ranges"].value >= 0
     assert checks["dead_letter_ratio"].passed
@@ -208,6 +211,12 @@ def test_poison_goes_to_the_dead_letter_topic_and_the_batch_goes_on(
     assert {"not_json", "schema_invalid", "unknown_schema_version"} <= set(
         meta["dead_letter_reasons"]
     )
+    ratio = {e.check_name: e for e in result.get_asset_check_evaluations()}[
+        "dead_letter_ratio"
+    ]
+    assert not ratio.passed  # 3 of 8 messages: over 1 %, a warning
+    assert ratio.severity == dg.AssetCheckSeverity.WARN
+    assert ratio.metadata["dead_lettered"].value == meta["dead_lettered"]
 
     letters = _dead_letters(
         shared, dlq, {p: high for p, (_, high) in marks.items()}, device_id.encode()
