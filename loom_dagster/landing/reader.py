@@ -51,6 +51,15 @@ class _Partition:
         return self.current
 
 
+def _still_wanted(open_: dict[int, _Partition]) -> int:
+    """Return how many offsets the open ranges still span (0: all are read)."""
+    return sum(
+        s.current.end - s.expected + sum(r.end - r.start for r in s.queue)
+        for s in open_.values()
+        if s.current is not None
+    )
+
+
 class RangeReader:
     """Reads offset ranges of ``topic`` with a consumer it owns and closes.
 
@@ -140,10 +149,13 @@ class RangeReader:
         self, open_: dict[int, _Partition]
     ) -> Iterator[tuple[OffsetRange, list[KafkaMessage]]]:
         last_progress = time.monotonic()
-        while any(s.current is not None for s in open_.values()):
+        while wanted := _still_wanted(open_):
             batch: list[KafkaMessage] = []
             batch_range: OffsetRange | None = None
-            for raw in self.consumer.consume(CONSUME_BATCH, timeout=POLL_TIMEOUT_S):
+            # consume() returns once it has this many messages, or at the timeout:
+            # asking for more than the ranges hold would wait out the timeout.
+            count = min(CONSUME_BATCH, wanted)
+            for raw in self.consumer.consume(count, timeout=POLL_TIMEOUT_S):
                 offset_range = self._accept(raw, open_)
                 if offset_range is None:
                     continue

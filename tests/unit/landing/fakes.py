@@ -53,6 +53,7 @@ class FakeConsumer:
         self.position = {}
         self.closed = False
         self.assigned_history = []
+        self.asked = []  # num_messages of each consume() call
 
     def incremental_assign(self, tps):
         for tp in tps:
@@ -66,16 +67,17 @@ class FakeConsumer:
             self.position.pop(tp.partition, None)
 
     def consume(self, num_messages, timeout):
+        self.asked.append(num_messages)
         if self.errors:
             return [FakeMessage(0, 0, error=self.errors.pop(0))]
         out = []
         for partition in sorted(self.position):
             messages = self.log.get(partition, {})
             later = [o for o in sorted(messages) if o >= self.position[partition]]
-            for offset in later[: self.batch]:
+            for offset in later[: min(self.batch, num_messages - len(out))]:
                 out.append(messages[offset])
                 self.position[partition] = offset + 1
-        return out[:num_messages]
+        return out
 
     def close(self):
         self.closed = True

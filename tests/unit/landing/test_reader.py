@@ -39,6 +39,16 @@ def test_reads_exactly_the_ranges_and_closes_the_consumer():
     assert consumer.closed
 
 
+def test_consume_is_asked_for_no_more_than_the_ranges_still_span():
+    # consume(n) waits for n messages or its timeout: asking a small range for a
+    # full batch made every small landing run wait out the timeout (0.5 s).
+    consumer = FakeConsumer({0: _log(0, range(100)), 1: _log(1, range(50))}, batch=4)
+    _read(_reader(consumer), [OffsetRange(0, 10, 15), OffsetRange(1, 40, 44)])
+    assert consumer.asked[0] == 9
+    assert consumer.asked == sorted(consumer.asked, reverse=True)
+    assert all(n > 0 for n in consumer.asked)
+
+
 def test_two_ranges_of_one_partition_are_read_in_turn_skipping_the_gap():
     consumer = FakeConsumer({0: _log(0, range(100))})
     got = _read(_reader(consumer), [OffsetRange(0, 30, 32), OffsetRange(0, 5, 7)])
