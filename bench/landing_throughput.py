@@ -16,6 +16,11 @@ their order; medians are reported, and every round:
   configuration (``dagster.yaml``: PostgreSQL storage, a database of its own);
   the figure the target is about. A deployed run adds its fork on top.
 
+Before the passes of a round, the bench freezes what it holds (Dagster, the code
+location, the instance, the round's events) out of the garbage collector's way
+(``gc.freeze()``), as the run launcher's warm process does before it forks a run
+worker, which holds none of the bench's events.
+
 Each pass reports wall time and CPU seconds of this process and of its PostgreSQL
 backends (read from /proc, so the bench must run beside the database). The rows
 are deleted afterwards. Prints one JSON object.
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import statistics
@@ -245,6 +251,7 @@ def one_round(
     devices = {p: f"bench-{p}-{tag}" for p in PASSES}
     events = {p: make_events(d, count_) for p, d in devices.items()}
     ranges = {p: produce_acked(settings, events[p]) for p in PASSES[1:]}
+    gc.freeze()  # as loom_dagster.run_launcher.zygote before each fork
     passes: dict[str, Callable[[], dict[str, float]]] = {}
     copy_db = Backends(settings.database_url)
     passes["baseline_copy"] = lambda: timed(

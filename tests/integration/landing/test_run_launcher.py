@@ -46,7 +46,9 @@ def write_version(context):
     wait_for = context.op_config.get("wait_for")
     while wait_for and not Path(wait_for).exists():
         time.sleep(0.05)
-    Path(context.op_config["out"]).write_text(f"{{VERSION}} {{__import__('os').getpid()}}")
+    frozen = __import__("gc").get_freeze_count()
+    pid = __import__("os").getpid()
+    Path(context.op_config["out"]).write_text(f"{{VERSION}} {{pid}} {{frozen}}")
 
 
 @dg.job(executor_def=dg.in_process_executor)
@@ -130,9 +132,11 @@ def test_runs_are_forked_from_one_warm_process_and_succeed(instance, location):
         run = _wait_status(instance, run_id, {dg.DagsterRunStatus.SUCCESS})
         assert run.status == dg.DagsterRunStatus.SUCCESS
     written = [out.read_text().split() for out in outs]
-    assert [version for version, _ in written] == ["1", "1"]
-    pids = {int(pid) for _, pid in written}
+    assert [version for version, _, _ in written] == ["1", "1"]
+    pids = {int(pid) for _, pid, _ in written}
     assert len(pids) == 2  # a process per run
+    # Forked with the warm process's imports frozen out of the collector's way.
+    assert all(int(frozen) > 10_000 for _, _, frozen in written)
     tagged = {_worker_pid(instance.get_run_by_id(r)) for r in run_ids}
     assert tagged == pids
     logs = instance.all_logs(run_ids[0])
