@@ -1,5 +1,6 @@
 """Traces (read from an in-memory exporter) and Prometheus metrics."""
 
+import gc
 import uuid
 
 from fastapi.testclient import TestClient
@@ -108,3 +109,12 @@ def test_health_and_readiness(client):
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"kafka": "ok", "redis": "ok", "postgres": "ok"}
+
+
+def test_startup_freezes_what_the_app_loaded_out_of_the_collectors_way(api_settings):
+    gc.unfreeze()  # whatever an earlier app of this test process froze
+    assert gc.get_freeze_count() == 0
+    with TestClient(create_app(api_settings)) as started:
+        assert started.get("/healthz").status_code == 200
+        # FastAPI, pydantic, the routes and the connections: far more than this.
+        assert gc.get_freeze_count() > 50_000
