@@ -92,17 +92,23 @@ def _add_devices(
 
 
 def _lag_after(kafka: KafkaResource, outcome: LandingOutcome) -> int | None:
-    """End offsets minus the end of this run's ranges, over its partitions."""
-    try:
-        ends = kafka.watermarks(outcome.topic)
-    except Exception:  # noqa: BLE001 - lag is informative, never fails a run
-        return None
-    last = {}
+    """End offsets minus the end of this run's ranges, over its partitions.
+
+    The end offsets are those the run's own reads reported; only a run that read
+    nothing asks the broker.
+    """
+    last: dict[int, int] = {}
     for offset_range in outcome.ranges:
         last[offset_range.partition] = max(
             last.get(offset_range.partition, 0), offset_range.end
         )
-    return sum(max(0, ends[p][1] - end) for p, end in last.items() if p in ends)
+    ends = outcome.high_watermarks
+    if not last.keys() <= ends.keys():
+        try:
+            ends = {p: high for p, (_, high) in kafka.watermarks(outcome.topic).items()}
+        except Exception:  # noqa: BLE001 - lag is informative, never fails a run
+            return None
+    return sum(max(0, ends[p] - end) for p, end in last.items() if p in ends)
 
 
 def _metadata(figures: dict[str, Any]) -> dict[str, Any]:

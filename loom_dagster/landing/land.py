@@ -52,6 +52,7 @@ class LandingOutcome:
     poison_reasons: Counter[str] = field(default_factory=Counter)
     links_dropped: int = 0
     seconds: float = 0.0
+    high_watermarks: dict[int, int] = field(default_factory=dict)  # as last read
 
     def total(self, attribute: str) -> int:
         """Sum ``attribute`` over the ranges landed by this run."""
@@ -150,6 +151,7 @@ class LandingRun:
                 conn, self.fam.table, LAYOUTS[self.fam.name], outcome.landed
             ) as upsert:
                 self._decode_all(reader, outcome, upsert, poisoned, headers)
+            outcome.high_watermarks = reader.high_watermarks
             for range_outcome in outcome.landed:
                 range_outcome.offsets_missing = reader.missing.get(
                     range_outcome.offset_range, 0

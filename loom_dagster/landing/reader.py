@@ -89,6 +89,8 @@ class RangeReader:
         self.idle_timeout_s = idle_timeout_s
         self.watermarks = watermarks
         self.missing: dict[OffsetRange, int] = {}
+        # Each partition's end offset as the last fetch reported it, once read.
+        self.high_watermarks: dict[int, int] = {}
 
     def messages(
         self, ranges: Sequence[OffsetRange]
@@ -125,8 +127,17 @@ class RangeReader:
                 [TopicPartition(self.topic, p, s.expected) for p, s in open_.items()]
             )
             yield from self._consume(open_)
+            self._keep_high_watermarks(list(open_))
         finally:
             self.consumer.close()
+
+    def _keep_high_watermarks(self, partitions: list[int]) -> None:
+        """Keep the end offsets the fetches reported (no request to the broker)."""
+        for partition in partitions:
+            tp = TopicPartition(self.topic, partition)
+            _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if high >= 0:  # OFFSET_INVALID when no fetch reported one
+                self.high_watermarks[partition] = high
 
     def _finish(self, partition: int, state: _Partition) -> None:
         """Close the current range of ``partition`` and seek to its next one."""

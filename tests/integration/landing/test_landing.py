@@ -84,6 +84,11 @@ def test_gps_fixes_land_field_by_field(shared, instance, device_id):
 
     meta = materialization(result, GPS)
     assert meta["topic"] == GPS.topic.name
+    # Lag from the end offsets the run's fetches saw; nothing was produced since.
+    ends = KafkaResource(bootstrap_servers=shared.kafka_bootstrap).watermarks(
+        GPS.topic.name
+    )
+    assert meta["lag"] == sum(ends[r.partition][1] - r.end for r in ranges)
     assert meta["offset_ranges"] == [
         {"partition": r.partition, "start": r.start, "end": r.end} for r in ranges
     ]

@@ -79,6 +79,11 @@ class FakeConsumer:
                 self.position[partition] = offset + 1
         return out
 
+    def get_watermark_offsets(self, tp, cached=False):
+        assert cached, "the reader only asks for what its fetches reported"
+        offsets = sorted(self.log.get(tp.partition, {}))
+        return (offsets[0], offsets[-1] + 1) if offsets else (-1001, -1001)
+
     def close(self):
         self.closed = True
 

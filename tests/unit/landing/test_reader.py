@@ -36,6 +36,7 @@ def test_reads_exactly_the_ranges_and_closes_the_consumer():
         [("0:10-15", o) for o in range(10, 15)] + [("1:48-50", 48), ("1:48-50", 49)]
     )
     assert reader.missing == {}
+    assert reader.high_watermarks == {0: 100, 1: 50}  # as the fetches reported
     assert consumer.closed
 
 
