@@ -3,9 +3,9 @@
 dagster-postgres opens a new connection for every statement it runs (SQLAlchemy's
 ``NullPool``), so that idle instances hold nothing. A landing run of ours opens
 about 56 of them, at 7 ms each through the Unix socket (a backend process forked
-per connection): 0.4 s of a run that lands 100k rows in 3 s
-(bench/landing_throughput.py), and most of the daemon's CPU between runs. These
-classes are the same storages with a small pool (``dagster.yaml`` names them):
+per connection): 0.4 s of a run that landed 100k rows in 3.6 s
+(bench/landing_throughput.py). These classes are the same storages with a small
+pool (``dagster.yaml`` names them):
 
 - a connection is checked with a ping when taken from the pool, so one that
   died with a restarted PostgreSQL is replaced instead of failing a query;
