@@ -32,6 +32,7 @@ from typing import Self
 import httpx
 import psycopg
 from confluent_kafka import Producer
+from timing import median_of, process_cpu_s
 
 from ingest_api import registry
 from loom_core import migrations, topics
@@ -63,14 +64,6 @@ def gps_bodies(count: int, start: datetime) -> list[dict]:
         }
         for i in range(count)
     ]
-
-
-def cpu_seconds(pid: int | None = None) -> float:
-    """CPU time (user + system, all threads) of a process so far; Linux only."""
-    if pid is None:
-        return time.process_time()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def summary(latencies: list[float], elapsed: float, count: int, errors: int) -> dict:
@@ -105,7 +98,7 @@ def raw_producer(bootstrap: str, device_id: str, bodies: list[dict]) -> dict:
             errors += 1
 
     key = device_id.encode()
-    cpu = cpu_seconds()
+    cpu = time.process_time()
     started = time.perf_counter()
     for value in values:
         sent = time.perf_counter()
@@ -123,7 +116,9 @@ def raw_producer(bootstrap: str, device_id: str, bodies: list[dict]) -> dict:
         producer.poll(0)
     producer.flush(30)
     result = summary(latencies, time.perf_counter() - started, len(values), errors)
-    result["cpu_us_per_event"] = round((cpu_seconds() - cpu) / len(values) * 1e6, 1)
+    result["cpu_us_per_event"] = round(
+        (time.process_time() - cpu) / len(values) * 1e6, 1
+    )
     return result
 
 
@@ -223,9 +218,9 @@ def measure(
     """
     warm_up = requests[: max(concurrency * 4, len(requests) // 20)]
     load(server.port, warm_up, concurrency)
-    cpu = cpu_seconds(server.process.pid)
+    cpu = process_cpu_s(server.process.pid)
     out, elapsed = load(server.port, requests, concurrency)
-    server_cpu = cpu_seconds(server.process.pid) - cpu
+    server_cpu = process_cpu_s(server.process.pid) - cpu
     events = len(requests) * per_request
     result = summary(out["latencies"], elapsed, len(requests), out["errors"])
     result["events_per_s"] = round(events / elapsed, 1)
@@ -257,16 +252,6 @@ def workload(key: str, start: datetime, events: int, requests: int) -> dict:
             post("/noop", json.dumps(b).encode(), key)
             for b in gps_bodies(requests, start)
         ],
-    }
-
-
-def median_of(rounds: list[dict], name: str) -> dict:
-    """The per-field median of one measurement over the rounds."""
-    fields = rounds[0][name]
-    return {
-        field: statistics.median(r[name][field] for r in rounds)
-        for field, value in fields.items()
-        if isinstance(value, int | float)
     }
 
 

@@ -47,6 +47,7 @@ from urllib.parse import urlsplit, urlunsplit
 import dagster as dg
 import psycopg
 from confluent_kafka import Producer
+from timing import median_of, process_cpu_s
 
 from loom_cli.serve import child_env, prepare_dagster_home
 from loom_core import kafka as loom_kafka
@@ -62,7 +63,6 @@ from loom_dagster.resources import KafkaResource
 
 GPS = FAMILIES["gps"]
 LAYOUT = LAYOUTS["gps"]
-TICKS = os.sysconf("SC_CLK_TCK")
 DAGSTER_DB = "dagster_bench"  # the Dagster runs' storage, dropped afterwards
 
 
@@ -117,19 +117,14 @@ class Backends:
         self.database_url = database_url
         self.seconds = 0.0
 
-    @staticmethod
-    def cpu(pid: int) -> float:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
-
     def connect(self) -> psycopg.Connection:
         conn = psycopg.connect(self.database_url, connect_timeout=5)
         pid = conn.info.backend_pid
-        start = self.cpu(pid)
+        start = process_cpu_s(pid)
         original = conn.close
 
         def close() -> None:
-            self.seconds += self.cpu(pid) - start
+            self.seconds += process_cpu_s(pid) - start
             original()
 
         conn.close = close  # type: ignore[method-assign]
@@ -311,14 +306,7 @@ def main() -> None:
     finally:
         with psycopg.connect(settings.database_url) as conn:
             conn.execute("DELETE FROM gps_data WHERE device_id = %s", (warm_device,))
-    median = {
-        name: {
-            key: statistics.median(r[name][key] for r in rounds)
-            for key, value in rounds[0][name].items()
-            if isinstance(value, int | float)
-        }
-        for name in PASSES
-    }
+    median = {name: median_of(rounds, name) for name in PASSES}
     ratio = statistics.median(r["ratio"] for r in rounds)
     result = {
         "benchmark": "landing_throughput",

@@ -217,7 +217,8 @@ def landing_check_specs(fam: Family) -> list[dg.AssetCheckSpec]:
     """Return the checks of the landing asset of ``fam``.
 
     They are evaluated inside each landing run's one step, from what the run has
-    at hand: as steps of their own they cost a run 0.3 s (bench/landing_throughput.py).
+    at hand: as steps of their own they cost a run 0.1-0.3 s
+    (bench/landing_throughput.py).
     """
     return [
         dg.AssetCheckSpec(
