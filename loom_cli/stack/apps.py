@@ -81,8 +81,7 @@ def _supervisor_pid(settings: LoomSettings) -> int | None:
         return None
     if pid == os.getpid() or not pid_alive(pid):
         return None
-    line = cmdline(pid)
-    return pid if not line or SUPERVISOR_MARKER in line else None
+    return pid if SUPERVISOR_MARKER in cmdline(pid) else None
 
 
 def _stop_supervisor(pid: int, timeout_s: float) -> None:

@@ -43,12 +43,26 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def cmdline(pid: int) -> str:
-    """Return the command line of ``pid`` ('' when it cannot be read)."""
+def _raw_cmdline(pid: int) -> bytes:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return ""
+        return b""
+
+
+def cmdline(pid: int, settle_s: float = 0.5) -> str:
+    """Return the command line of ``pid`` ('' when it has none or cannot be read).
+
+    A process in the middle of ``exec`` shows an empty command line for a moment
+    (the parent's ``Popen`` has already returned), so an empty one is read again
+    until ``settle_s`` has passed. A kernel thread's stays empty.
+    """
+    deadline = time.monotonic() + settle_s
+    raw = _raw_cmdline(pid)
+    while not raw and time.monotonic() < deadline and pid_alive(pid):
+        time.sleep(0.01)
+        raw = _raw_cmdline(pid)
+    return raw.replace(b"\0", b" ").decode(errors="replace")
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,7 @@ class ManagedProcess:
         if pid is None or not pid_alive(pid):
             return False
         line = cmdline(pid)
-        return not line or any(marker in line for marker in self.markers)
+        return any(marker in line for marker in self.markers)
 
     def crashed(self) -> bool:
         """Return True when a pid was recorded but its process is gone."""

@@ -1,3 +1,4 @@
+import os
 import signal
 import socket
 import sys
@@ -5,7 +6,8 @@ import time
 
 import pytest
 
-from loom_cli.stack.process import ManagedProcess, pid_alive, port_in_use
+from loom_cli.stack import process
+from loom_cli.stack.process import ManagedProcess, cmdline, pid_alive, port_in_use
 
 
 @pytest.fixture
@@ -46,6 +48,24 @@ def test_a_recycled_pid_without_our_marker_is_not_ours(proc, tmp_path):
         assert not other.running()
         assert other.crashed()
     finally:
+        proc.stop(timeout=5)
+
+
+def test_a_command_line_caught_mid_exec_is_read_again(monkeypatch):
+    # Between exec closing the parent's pipe and the kernel filling in the new
+    # arguments, /proc/<pid>/cmdline reads empty.
+    reads = iter([b"", b"", b"python\0-c\0loom-marker\0"])
+    monkeypatch.setattr(process, "_raw_cmdline", lambda pid: next(reads))
+    assert cmdline(os.getpid()) == "python -c loom-marker "
+
+
+def test_a_process_without_a_command_line_is_not_ours(proc, monkeypatch):
+    start_sleeper(proc)
+    try:
+        monkeypatch.setattr(process, "_raw_cmdline", lambda pid: b"")
+        assert not proc.running()
+    finally:
+        monkeypatch.undo()
         proc.stop(timeout=5)
 
 
