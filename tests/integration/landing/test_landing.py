@@ -7,6 +7,7 @@ other engineers produce to the same topics and may land the same offsets.
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import time
 import uuid
@@ -34,6 +35,7 @@ from loom_core.contracts import (
 )
 from loom_core.contracts.ids import derived_event_id
 from loom_core.topics import dead_letter_for
+from loom_dagster.landing import land as land_module
 from loom_dagster.landing.land import Clients, land
 from loom_dagster.landing.ranges import OffsetRange, parse_ranges
 from loom_dagster.landing.rows import LAYOUTS
@@ -369,22 +371,49 @@ def test_sensor_requests_exact_ranges_and_recovers_a_lost_run(
     assert pending_within(shared, GPS, ranges_of(acked)) == []
 
 
+def clients_of(settings):
+    kafka = KafkaResource(bootstrap_servers=settings.kafka_bootstrap)
+    return Clients(
+        connect=TimescaleResource(database_url=settings.database_url).connect,
+        consumer=lambda: kafka.consumer("loom-landing"),
+        producer=kafka.producer,
+        watermarks=kafka.watermarks,
+    )
+
+
+def test_a_run_decodes_with_the_collector_paused(shared, device_id, monkeypatch):
+    acked = produce(shared, GPS.topic.name, as_messages(gps_fixes(device_id, 3)))
+    collecting, original = [], land_module.decode
+
+    def decode(*args):
+        collecting.append(gc.isenabled())
+        return original(*args)
+
+    monkeypatch.setattr(land_module, "decode", decode)
+    assert gc.isenabled()
+    land(
+        GPS,
+        ranges_of(acked),
+        clients=clients_of(shared),
+        settings=LandingSettings(),
+        run_id=f"test-{uuid.uuid4()}",
+    )
+    assert len(rows_of(shared, "gps_data", device_id)) == 3
+    assert len(collecting) >= 3  # other tests' messages may share the ranges
+    assert not any(collecting)
+    assert gc.isenabled()  # as it was before the run
+
+
 def test_the_landing_span_links_every_ingest_trace(shared, device_id):
     fixes = gps_fixes(device_id, 6)
     acked = produce(shared, GPS.topic.name, as_messages(fixes, traced=True))
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    kafka = KafkaResource(bootstrap_servers=shared.kafka_bootstrap)
     outcome = land(
         GPS,
         ranges_of(acked),
-        clients=Clients(
-            connect=TimescaleResource(database_url=shared.database_url).connect,
-            consumer=lambda: kafka.consumer("loom-landing"),
-            producer=kafka.producer,
-            watermarks=kafka.watermarks,
-        ),
+        clients=clients_of(shared),
         settings=LandingSettings(),
         run_id=f"test-{uuid.uuid4()}",
         provider=provider,
