@@ -74,3 +74,22 @@ def test_the_project_migrations_are_applied_on_the_stack(settings):
     with psycopg.connect(settings.database_url) as conn:
         applied = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
     assert {m.version for m in migrations.discover()} <= applied
+
+
+def test_no_hypertable_keeps_an_index_its_primary_key_makes_redundant(settings):
+    # An index whose columns lead the primary key's is only extra work per insert.
+    with psycopg.connect(settings.database_url) as conn:
+        indexes = conn.execute(
+            "SELECT h.hypertable_name, i.indisprimary, i.indkey::int2[]"
+            " FROM timescaledb_information.hypertables h"
+            " JOIN pg_index i ON i.indrelid = format('%I.%I', h.hypertable_schema,"
+            " h.hypertable_name)::regclass"
+        ).fetchall()
+    primary = {table: key for table, is_primary, key in indexes if is_primary}
+    assert len(primary) >= 11  # the raw and enriched tables
+    redundant = [
+        table
+        for table, is_primary, key in indexes
+        if not is_primary and table in primary and primary[table][: len(key)] == key
+    ]
+    assert redundant == []
