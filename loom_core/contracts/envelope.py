@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
@@ -20,6 +20,7 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic_core import TzInfo
 
 SCHEMA_VERSION = 1
 MAX_CLOCK_SKEW = timedelta(days=1)
@@ -37,13 +38,20 @@ def utc_now() -> datetime:
 
 
 # These validators run for every event the ingress accepts and every message a
-# landing run decodes (with a now() per call they were a third of a landing run's
-# decoding): the clock is read once a second, the checks take one call per field.
+# landing run decodes (bench/landing_breakdown.py): the clock is read once a
+# second, and a time that is UTC already is neither copied nor converted.
 _FUTURE_REFRESH_S = 1.0
-_future_limit = (datetime.min.replace(tzinfo=UTC), 0.0)  # (limit, valid until)
+_ZERO = timedelta(0)
+# (limit, its time zone, valid until); see _latest_allowed.
+_future_limit = (datetime.min.replace(tzinfo=UTC), UTC, 0.0)
 
 
 def _to_utc(value: datetime) -> datetime:
+    zone = value.tzinfo
+    # pydantic-core parses "Z" and "+00:00" to one shared fixed-offset TzInfo:
+    # such a time is UTC as it is (converting copied every timestamp).
+    if zone is UTC or (type(zone) is TzInfo and zone.utcoffset(None) == _ZERO):
+        return value
     try:
         return value.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
@@ -51,20 +59,24 @@ def _to_utc(value: datetime) -> datetime:
         raise ValueError(msg) from None
 
 
-def _latest_allowed() -> datetime:
-    """Return now plus the clock skew allowed, read from the clock once a second."""
+def _latest_allowed(zone: tzinfo) -> datetime:
+    """Return now plus the clock skew allowed, expressed in ``zone`` (a UTC zone).
+
+    The clock is read once a second. In the zone of the time it is compared with,
+    the comparison is of the fields alone, without asking either zone its offset.
+    """
     global _future_limit  # noqa: PLW0603 - a one-second cache of the clock
-    limit, until = _future_limit
+    limit, limit_zone, until = _future_limit
     now = time.monotonic()
-    if now >= until:
-        limit = utc_now() + MAX_CLOCK_SKEW
-        _future_limit = (limit, now + _FUTURE_REFRESH_S)
+    if now >= until or limit_zone is not zone:
+        limit = (utc_now() + MAX_CLOCK_SKEW).replace(tzinfo=zone)
+        _future_limit = (limit, zone, now + _FUTURE_REFRESH_S)
     return limit
 
 
 def _utc_not_in_future(value: datetime) -> datetime:
     value = _to_utc(value)
-    if value > _latest_allowed():
+    if value > _latest_allowed(value.tzinfo):  # type: ignore[arg-type]
         msg = "is more than a day in the future; check the device clock"
         raise ValueError(msg)
     return value

@@ -1,5 +1,5 @@
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
@@ -66,6 +66,42 @@ def test_gps_fix_rejects_bad_fields_by_name(fields, bad):
 def test_future_timestamp_message_says_what_to_check():
     with pytest.raises(ValidationError, match="more than a day in the future"):
         GpsFix.model_validate(gps(recorded_at=(NOW + timedelta(days=3)).isoformat()))
+
+
+PLUS_TWO = timezone(timedelta(hours=2))
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [
+        pytest.param(lambda m: m.isoformat().replace("+00:00", "Z"), id="Z"),
+        pytest.param(lambda m: m.isoformat(), id="+00:00"),
+        pytest.param(lambda m: m.astimezone(PLUS_TWO).isoformat(), id="+02:00"),
+    ],
+)
+def test_the_clock_skew_limit_holds_however_the_time_is_written(spell):
+    # Each JSON time is followed by a Python datetime: the zone the limit is kept
+    # in switches between pydantic-core's UTC and datetime's.
+    for hours, allowed in [(23, True), (25, False), (-1, True), (24.5, False)]:
+        moment = datetime.now(UTC) + timedelta(hours=hours)
+        written = json.dumps(gps(recorded_at=spell(moment)))
+        for validate, body in (
+            (GpsFix.model_validate_json, written),
+            (GpsFix.model_validate, gps(recorded_at=moment)),
+        ):
+            if allowed:
+                assert validate(body).recorded_at == moment
+            else:
+                with pytest.raises(ValidationError, match="in the future"):
+                    validate(body)
+
+
+def test_a_utc_time_from_json_stays_utc_in_json():
+    fix = GpsFix.model_validate_json(
+        json.dumps(gps(recorded_at="2024-05-01T10:00:00Z"))
+    )
+    assert fix.recorded_at.utcoffset() == timedelta(0)
+    assert '"recorded_at":"2024-05-01T10:00:00Z"' in fix.model_dump_json()
 
 
 def test_audio_chunk_needs_whole_samples_and_reports_duration():
