@@ -62,16 +62,6 @@ def best_us(run: Callable[[], object], count: int, repeats: int) -> float:
     return round(best / count * 1e6, 2)
 
 
-def each(step: Callable[[Any], object], items: list[Any]) -> Callable[[], None]:
-    """Return a loop applying ``step`` to every item, keeping no result."""
-
-    def run() -> None:
-        for item in items:
-            step(item)
-
-    return run
-
-
 def decode_keeping_chunks(messages: list[Any]) -> None:
     """Decode and keep rows alive a chunk at a time, as a landing run does."""
     model, topic, row = GPS.model, GPS.topic.name, LAYOUT.row
@@ -145,10 +135,9 @@ def measure(
             ),
         }
         paused = best_us(lambda: decode_keeping_chunks(messages), count, repeats)
-        gc.enable()
-        collecting = best_us(lambda: decode_keeping_chunks(messages), count, repeats)
     finally:
         gc.enable()
+    collecting = best_us(lambda: decode_keeping_chunks(messages), count, repeats)
     per_message["collector"] = round(collecting - paused, 2)
     return per_message
 
