@@ -28,7 +28,7 @@ TAIL = (("kafka_partition", "int4"), ("kafka_offset", "int8"))
 
 
 # The event attributes of the head columns.
-_HEAD_ATTRIBUTES = ("recorded_at", "device_id", "event_id", "received_at")
+HEAD_ATTRIBUTES = ("recorded_at", "device_id", "event_id", "received_at")
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,9 @@ class Layout:
     def __post_init__(self) -> None:
         if self.values is None:
             names = [name for name, _ in self.fields]
-            get = attrgetter(*_HEAD_ATTRIBUTES, *names)
+            get = attrgetter(*HEAD_ATTRIBUTES, *names)
         else:
-            head, values = attrgetter(*_HEAD_ATTRIBUTES), self.values
+            head, values = attrgetter(*HEAD_ATTRIBUTES), self.values
 
             def get(event: Any) -> Row:
                 return (*head(event), *values(event))

@@ -81,6 +81,10 @@ class LandingSettings(BaseSettings):
         How long the record of landed ranges is kept.
     pushgateway_url
         Prometheus Pushgateway to push landing metrics to; unset: no push.
+    columnar
+        Whether families with a columnar fast path use it
+        (:mod:`~loom_dagster.landing.columnar`); off, every message is decoded
+        by its pydantic model, as before (the benchmarks' baseline).
     """
 
     model_config = SettingsConfigDict(
@@ -97,6 +101,7 @@ class LandingSettings(BaseSettings):
     read_timeout_s: float = Field(default=30.0, gt=0)
     retention_days: dict[str, int] = Field(default_factory=dict)
     ranges_keep_days: int = Field(default=30, ge=1)
+    columnar: bool = True
     pushgateway_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices(

@@ -13,6 +13,10 @@ exists yet (nor twice in the chunk), which is exactly when ``ON CONFLICT DO
 NOTHING`` would have inserted every row. On a unique violation the savepoint rolls
 the attempt back and the chunk, and every later chunk of the run, takes
 ``INSERT ... ON CONFLICT DO NOTHING``. Either way the table ends up the same.
+
+Rows come either one by one (Python tuples, COPYed in binary) or as polars data
+frames from the columnar fast path (:mod:`~loom_dagster.landing.columnar`),
+COPYed as CSV written by polars; a chunk holds one kind or the other.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
+import polars as pl
 import psycopg
 from psycopg import sql
 
@@ -33,6 +38,9 @@ STAGING = "loom_landing_staging"
 CHUNK_ROWS = 10_000
 CHUNK_BYTES = 32 << 20  # media rows are large: a chunk also ends at 32 MiB
 _DONE = None
+# How a frame's times are written for COPY (the frame holds naive UTC times).
+CSV_TIME = "%Y-%m-%d %H:%M:%S%.6f+00"
+Chunk = list[Row] | pl.DataFrame
 
 # Which range (by index), UTC day and device each row belongs to: the ranges are
 # passed as four arrays (index, partition, start, end).
@@ -58,6 +66,9 @@ def _statements(table: str, columns: list[str]) -> dict[str, sql.Composed]:
             " SELECT {cols} FROM {table} WITH NO DATA"
         ).format(**names),
         "copy": sql.SQL("COPY {staging} ({cols}) FROM STDIN (FORMAT BINARY)").format(
+            **names
+        ),
+        "copy_csv": sql.SQL("COPY {staging} ({cols}) FROM STDIN (FORMAT CSV)").format(
             **names
         ),
         # Every staged row is new (the common case): insert, count the staging table.
@@ -115,7 +126,9 @@ class Upsert:
         self.chunk_bytes = chunk_bytes
         self._buffer: list[Row] = []
         self._buffered_bytes = 0
-        self._queue: queue.Queue[list[Row] | None] = queue.Queue(maxsize=2)
+        self._frames: list[pl.DataFrame] = []
+        self._framed_rows = 0
+        self._queue: queue.Queue[Chunk | None] = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._all_new = True  # until a chunk meets a row that is already there
         self._thread = threading.Thread(
@@ -145,12 +158,27 @@ class Upsert:
         ):
             self._hand_over()
 
+    def write_frame(self, frame: pl.DataFrame) -> None:
+        """Add the rows of ``frame`` (the layout's columns, in order and type)."""
+        self._frames.append(frame)
+        self._framed_rows += frame.height
+        if self._framed_rows >= self.chunk_rows:
+            self._hand_over_frames()
+
     def _hand_over(self) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(self._buffer)
+        self._put(self._buffer)
         self._buffer = []
         self._buffered_bytes = 0
+
+    def _hand_over_frames(self) -> None:
+        self._put(pl.concat(self._frames))
+        self._frames = []
+        self._framed_rows = 0
+
+    def _put(self, chunk: Chunk) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(chunk)
 
     def __exit__(
         self,
@@ -160,6 +188,8 @@ class Upsert:
     ) -> None:
         if exc_type is None and self._buffer:
             self._hand_over()
+        if exc_type is None and self._frames:
+            self._hand_over_frames()
         self._queue.put(_DONE)
         self._thread.join()
         if exc_type is None and self._error is not None:
@@ -174,12 +204,18 @@ class Upsert:
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
                 self._error = exc
 
-    def _merge(self, chunk: list[Row]) -> None:
+    def _merge(self, chunk: Chunk) -> None:
         with self.conn.cursor() as cur:
-            with cur.copy(self._sql["copy"]) as copy:
-                copy.set_types(self.layout.types)
-                for row in chunk:
-                    copy.write_row(row)
+            if isinstance(chunk, pl.DataFrame):
+                with cur.copy(self._sql["copy_csv"]) as copy:
+                    copy.write(
+                        chunk.write_csv(include_header=False, datetime_format=CSV_TIME)
+                    )
+            else:
+                with cur.copy(self._sql["copy"]) as copy:
+                    copy.set_types(self.layout.types)
+                    for row in chunk:
+                        copy.write_row(row)
             counts = self._insert_new(cur) if self._all_new else None
             if counts is None:
                 counts = cur.execute(

@@ -11,7 +11,7 @@ import gc
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import dagster as dg
 import psycopg
@@ -28,14 +28,17 @@ from loom_core.contracts import (
     AudioChunk,
     CameraFrame,
     FrameImage,
+    GpsFix,
     HeartRate,
     PowerState,
     Screenshot,
     Steps,
 )
 from loom_core.contracts.ids import derived_event_id
+from loom_core.kafka import to_message
 from loom_core.topics import dead_letter_for
 from loom_dagster.landing import land as land_module
+from loom_dagster.landing.columnar import FastPath, fast_path
 from loom_dagster.landing.land import Clients, land
 from loom_dagster.landing.ranges import OffsetRange, parse_ranges
 from loom_dagster.landing.rows import LAYOUTS
@@ -381,25 +384,31 @@ def clients_of(settings):
     )
 
 
-def test_a_run_decodes_with_the_collector_paused(shared, device_id, monkeypatch):
+@pytest.mark.parametrize("columnar", [False, True])
+def test_a_run_decodes_with_the_collector_paused(
+    shared, device_id, monkeypatch, columnar
+):
     acked = produce(shared, GPS.topic.name, as_messages(gps_fixes(device_id, 3)))
-    collecting, original = [], land_module.decode
+    collecting = []
+    # Each message is decoded by pydantic, or each batch split by the fast path.
+    owner, name = (FastPath, "split") if columnar else (land_module, "decode")
+    original = getattr(owner, name)
 
-    def decode(*args):
+    def spy(*args):
         collecting.append(gc.isenabled())
         return original(*args)
 
-    monkeypatch.setattr(land_module, "decode", decode)
+    monkeypatch.setattr(owner, name, spy)
     assert gc.isenabled()
     land(
         GPS,
         ranges_of(acked),
         clients=clients_of(shared),
-        settings=LandingSettings(),
+        settings=LandingSettings(columnar=columnar),
         run_id=f"test-{uuid.uuid4()}",
     )
     assert len(rows_of(shared, "gps_data", device_id)) == 3
-    assert len(collecting) >= 3  # other tests' messages may share the ranges
+    assert len(collecting) >= (1 if columnar else 3)  # other tests' messages too
     assert not any(collecting)
     assert gc.isenabled()  # as it was before the run
 
@@ -526,3 +535,101 @@ def test_a_chunk_that_fails_rolls_back_the_chunks_before_it(shared, device_id):
     with pytest.raises(psycopg.errors.CheckViolation):
         _upsert_all(shared.database_url, rows, outcome)
     assert rows_of(shared, "gps_data", device_id) == []
+
+
+def _edge_messages(device_id: str, now: datetime) -> list[bytes]:
+    """GPS values at the edges of what a column stores, and poison among them."""
+    fixes = [
+        GpsFix(
+            device_id=device_id,
+            event_id=uuid.UUID(int=i + 1),
+            recorded_at=now - timedelta(days=3, seconds=i, microseconds=7 * i),
+            latitude=lat,
+            longitude=lon,
+            accuracy_m=acc,
+            altitude_m=alt,
+            speed_mps=None if i % 3 else 0.1,
+            bearing_deg=360.0 if i % 2 else None,
+            battery_level=1 / 3,
+            source=["", "owntracks", "émoji ✓, a,b", 'quote"d', None][i % 5],
+            received_at=now,
+        )
+        for i, (lat, lon, acc, alt) in enumerate(
+            [
+                (-90.0, -180.0, 0.0, -0.0),
+                (90.0, 180.0, 3.4e38, -3.4e38),
+                (5e-324, 1e-300, 1e-45, 1.17549435e-38),
+                (48.85661400000001, 2.3522219, 0.1, 1e20),
+                (0.1 + 0.2, -0.0, 16777217.0, 123456.789),
+            ]
+        )
+    ]
+    values = [to_message(f)[2] for f in fixes]
+    # Another zone and a whole second: the same instant, another spelling.
+    values.append(
+        values[0]
+        .replace(
+            b'"event_id":"00000000-0000-0000-0000-000000000001"',
+            b'"event_id":"00000000-0000-0000-0000-0000000000aa"',
+        )
+        .replace(b'"source":""', b'"source":"zone"')
+    )
+    moment = (now - timedelta(days=2)).replace(microsecond=0)
+    values.append(
+        values[-1]
+        .replace(b'"source":"zone"', b'"source":"zone2"')
+        .replace(b"0000000000aa", b"0000000000bb")
+    )
+    values[-1] = json.dumps(
+        {
+            **json.loads(values[-1]),
+            "recorded_at": moment.astimezone(
+                timezone(timedelta(hours=5, minutes=30))
+            ).isoformat(),
+        },
+        separators=(",", ":"),
+    ).encode()
+    values += [b"not json", values[1].replace(b'"latitude":90.0', b'"latitude":90.5')]
+    return values
+
+
+def test_the_columnar_and_pydantic_paths_land_the_same_table_rows(shared, device_id):
+    """The same messages, landed once each way, give the same rows and poison."""
+    landed, now = {}, datetime.now(UTC)
+    # What the fast path vouches for: all but the escaped string and the poison.
+    values = _edge_messages(device_id, now)
+    rows, rest = fast_path(GPS).split(values, 0, list(range(len(values))), now)
+    assert (rows.height, rest) == (6, [3, 7, 8])
+    for columnar in (False, True):
+        device = f"{device_id}-{int(columnar)}"
+        acked = produce(
+            shared,
+            GPS.topic.name,
+            [(device.encode(), v, None) for v in _edge_messages(device, now)],
+            partition=0,
+        )
+        outcome = land(
+            GPS,
+            ranges_of(acked),
+            clients=clients_of(shared),
+            settings=LandingSettings(columnar=columnar),
+            run_id=f"test-{uuid.uuid4()}",
+        )
+        first = min(a.offset for a in acked)
+        rows = [
+            {
+                **row,
+                "device_id": None,
+                "landed_at": None,
+                "kafka_offset": row["kafka_offset"] - first,
+            }
+            for row in rows_of(shared, "gps_data", device)
+        ]
+        landed[columnar] = (
+            rows,
+            outcome.total("dead_lettered"),
+            outcome.poison_reasons,
+        )
+    assert len(landed[True][0]) == 7
+    assert landed[True] == landed[False]
+    assert landed[True][1] == 2
