@@ -633,3 +633,54 @@ def test_the_columnar_and_pydantic_paths_land_the_same_table_rows(shared, device
     assert len(landed[True][0]) == 7
     assert landed[True] == landed[False]
     assert landed[True][1] == 2
+
+
+def _frames_of(fixes, chunk: int) -> list:
+    """The fast path's frames of ``fixes`` at offsets 0.., ``chunk`` rows each."""
+    values = [to_message(f)[2] for f in fixes]
+    frames = []
+    for start in range(0, len(values), chunk):
+        part = values[start : start + chunk]
+        frame, rest = fast_path(GPS).split(
+            part, 0, list(range(start, start + len(part))), datetime.now(UTC)
+        )
+        assert rest == []
+        frames.append(frame)
+    return frames
+
+
+@pytest.mark.parametrize("existing", [[], [1], [0, 4]])
+def test_frames_land_each_row_once_straight_or_through_staging(
+    shared, device_id, existing
+):
+    # A frame of new rows is COPYed straight into the table; one meeting a row
+    # already there goes through staging and ON CONFLICT, and so does the rest.
+    fixes = gps_fixes(device_id, 6, start=datetime(2024, 3, 9, 23, 59, 57, tzinfo=UTC))
+    layout = LAYOUTS["gps"]
+    for i in existing:
+        _upsert_all(
+            shared.database_url,
+            [layout.row(fixes[i], 0, i)],
+            RangeOutcome(OffsetRange(0, i, i + 1)),
+        )
+    outcomes = [RangeOutcome(OffsetRange(0, 0, 2)), RangeOutcome(OffsetRange(0, 2, 6))]
+    with (
+        psycopg.connect(shared.database_url) as conn,
+        conn.transaction(),
+        Upsert(conn, "gps_data", layout, outcomes, chunk_rows=3) as upsert,
+    ):
+        for frame in _frames_of(fixes, 3):
+            upsert.write_frame(frame)
+    inserted = [o.rows_inserted for o in outcomes]
+    assert inserted == [
+        2 - sum(i < 2 for i in existing),
+        4 - sum(i >= 2 for i in existing),
+    ]
+    landed = rows_of(shared, "gps_data", device_id)
+    assert [r["event_id"] for r in landed] == [f.event_id for f in fixes]
+    # Offsets 0-2 are on 2024-03-09, 3-5 on 2024-03-10 (UTC).
+    new = [i for i in range(6) if i not in existing]
+    touched = outcomes[0].touched | outcomes[1].touched
+    days = {("2024-03-09" if i < 3 else "2024-03-10", device_id) for i in new}
+    assert touched == days
+    assert outcomes[0].touched == {("2024-03-09", device_id) for i in new if i < 2}
