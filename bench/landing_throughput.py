@@ -1,6 +1,6 @@
 """Landing throughput: N GPS events Kafka -> gps_data vs a raw psycopg COPY.
 
-Three passes in this process, against the same stack (LOOM_* or the shared local
+Five passes in this process, against the same stack (LOOM_* or the shared local
 stack), each over its own copy of the same N events (another device id, same
 shape, so no pass meets another's rows), in rounds (3 by default) that rotate
 their order; medians are reported, and every round:
@@ -9,12 +9,15 @@ their order; medians are reported, and every round:
   straight into ``gps_data``, one transaction;
 - ``landing_engine``: ``loom_dagster.landing.land`` over the offset ranges the
   events were produced to - what a landing run executes: read exactly those
-  offsets, validate each message against the contract, COPY into staging,
-  ``INSERT ... ON CONFLICT DO NOTHING``, record the landed ranges;
+  offsets, read and check them as columns (the columnar fast path), COPY into
+  staging, ``INSERT ... ON CONFLICT DO NOTHING``, record the landed ranges;
 - ``landing_runs``: the same through Dagster, the runs the sensor would request
   (capped per run), each executed in process on the repository's instance
   configuration (``dagster.yaml``: PostgreSQL storage, a database of its own);
   the figure the target is about. A deployed run adds its fork on top.
+- ``engine_pydantic`` and ``runs_pydantic``: the same two with the fast path
+  off (``LOOM_LANDING_COLUMNAR=false``): every message validated by its pydantic
+  model, as before; the baseline of the change, measured beside it.
 
 Before the passes of a round, the bench freezes what it holds (Dagster, the code
 location, the instance, the round's events) out of the garbage collector's way
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -58,7 +62,7 @@ from loom_core.settings import LoomSettings
 from loom_dagster.landing.land import Clients, land
 from loom_dagster.landing.ranges import OffsetRange, plan_runs
 from loom_dagster.landing.rows import LAYOUTS
-from loom_dagster.landing.settings import LandingSettings
+from loom_dagster.landing.settings import LandingSettings, get_landing_settings
 from loom_dagster.resources import KafkaResource
 
 GPS = FAMILIES["gps"]
@@ -157,7 +161,11 @@ def baseline_copy(backends: Backends, events: list[GpsFix]) -> None:
 
 
 def landing_engine(
-    settings: LoomSettings, backends: Backends, ranges: list[OffsetRange]
+    settings: LoomSettings,
+    backends: Backends,
+    ranges: list[OffsetRange],
+    *,
+    columnar: bool = True,
 ) -> None:
     kafka = KafkaResource(bootstrap_servers=settings.kafka_bootstrap)
     clients = Clients(
@@ -166,7 +174,13 @@ def landing_engine(
         producer=kafka.producer,
         watermarks=kafka.watermarks,
     )
-    land(GPS, ranges, clients=clients, settings=LandingSettings(), run_id="bench")
+    land(
+        GPS,
+        ranges,
+        clients=clients,
+        settings=LandingSettings(columnar=columnar),
+        run_id="bench",
+    )
 
 
 class LandingRuns:
@@ -186,8 +200,11 @@ class LandingRuns:
         self.instance = instance
         self.run(warm_up)
 
-    def run(self, ranges: list[OffsetRange]) -> int:
+    def run(self, ranges: list[OffsetRange], *, columnar: bool = True) -> int:
         from loom_dagster.assets.landing import run_config  # noqa: PLC0415
+
+        os.environ["LOOM_LANDING_COLUMNAR"] = str(columnar).lower()
+        get_landing_settings.cache_clear()  # the asset reads them once a process
 
         start = {r.partition: r.start for r in ranges}
         ends = {r.partition: r.end for r in ranges}
@@ -235,32 +252,51 @@ def count(settings: LoomSettings, device_id: str) -> int:
         ).fetchone()[0]
 
 
-PASSES = ("baseline_copy", "landing_engine", "landing_runs")
+PASSES = (
+    "baseline_copy",
+    "engine_pydantic",
+    "runs_pydantic",
+    "landing_engine",
+    "landing_runs",
+)
 
 
 def one_round(
     settings: LoomSettings, job: LandingRuns, count_: int, order: tuple[str, ...]
 ) -> dict[str, dict[str, float]]:
-    """Run the three passes in ``order`` over fresh events; check and delete rows."""
+    """Run the passes in ``order`` over fresh events; check and delete rows."""
     tag = uuid.uuid4().hex[:8]
-    devices = {p: f"bench-{p}-{tag}" for p in PASSES}
-    events = {p: make_events(d, count_) for p, d in devices.items()}
-    ranges = {p: produce_acked(settings, events[p]) for p in PASSES[1:]}
+    devices = {p: f"bench-{p.replace('_', '-')}-{tag}" for p in PASSES}
+    copy_events = make_events(devices["baseline_copy"], count_)
+    ranges = {
+        p: produce_acked(settings, make_events(devices[p], count_)) for p in PASSES[1:]
+    }
     gc.freeze()  # as loom_dagster.run_launcher.zygote before each fork
     passes: dict[str, Callable[[], dict[str, float]]] = {}
     copy_db = Backends(settings.database_url)
     passes["baseline_copy"] = lambda: timed(
-        lambda: baseline_copy(copy_db, events["baseline_copy"]), copy_db
-    )
-    engine_db = Backends(settings.database_url)
-    passes["landing_engine"] = lambda: timed(
-        lambda: landing_engine(settings, engine_db, ranges["landing_engine"]),
-        engine_db,
+        lambda: baseline_copy(copy_db, copy_events), copy_db
     )
     runs: list[int] = []
-    passes["landing_runs"] = lambda: timed(
-        lambda: runs.append(job.run(ranges["landing_runs"])), Backends("")
-    )
+    for columnar, engine, through_dagster in (
+        (False, "engine_pydantic", "runs_pydantic"),
+        (True, "landing_engine", "landing_runs"),
+    ):
+        db = Backends(settings.database_url)
+        passes[engine] = functools.partial(
+            timed,
+            functools.partial(
+                landing_engine, settings, db, ranges[engine], columnar=columnar
+            ),
+            db,
+        )
+        passes[through_dagster] = functools.partial(
+            timed,
+            lambda r=ranges[through_dagster], c=columnar: runs.append(
+                job.run(r, columnar=c)
+            ),
+            Backends(""),
+        )
     try:
         result = {name: passes[name]() for name in order}
         landed = {p: count(settings, d) for p, d in devices.items()}
@@ -278,9 +314,18 @@ def one_round(
         result[name]["rows_per_s"] = round(count_ / result[name]["seconds"])
     result["landing_runs"]["runs"] = runs[0]
     result["order"] = list(order)  # type: ignore[assignment]
-    result["ratio"] = round(copy_s / result["landing_runs"]["seconds"], 3)  # type: ignore[assignment]
-    result["ratio_engine"] = round(copy_s / result["landing_engine"]["seconds"], 3)  # type: ignore[assignment]
+    for key, name in RATIOS.items():
+        result[key] = round(copy_s / result[name]["seconds"], 3)  # type: ignore[assignment]
     return result
+
+
+# Each ratio: the raw COPY's seconds over the pass's.
+RATIOS = {
+    "ratio": "landing_runs",
+    "ratio_engine": "landing_engine",
+    "ratio_runs_pydantic": "runs_pydantic",
+    "ratio_engine_pydantic": "engine_pydantic",
+}
 
 
 def main() -> None:
@@ -301,7 +346,8 @@ def main() -> None:
             for n in range(args.rounds):
                 # Each pass takes each place in turn: a later pass meets a fuller
                 # table and index (about 0.3 s slower here).
-                order = PASSES[n % 3 :] + PASSES[: n % 3]
+                shift = n % len(PASSES)
+                order = PASSES[shift:] + PASSES[:shift]
                 rounds.append(one_round(settings, job, args.events, order))
     finally:
         with psycopg.connect(settings.database_url) as conn:
@@ -315,7 +361,18 @@ def main() -> None:
         "median": median,
         "ratio": round(ratio, 3),
         "ratio_per_round": [r["ratio"] for r in rounds],
-        "ratio_engine": round(statistics.median(r["ratio_engine"] for r in rounds), 3),
+        **{
+            key: round(statistics.median(r[key] for r in rounds), 3)
+            for key in RATIOS
+            if key != "ratio"
+        },
+        "speedup_runs": round(
+            statistics.median(
+                r["runs_pydantic"]["seconds"] / r["landing_runs"]["seconds"]
+                for r in rounds
+            ),
+            2,
+        ),
         "target_ratio": 0.5,
         "met": ratio >= 0.5,
         "max_messages_per_run": LandingSettings().cap("gps"),
