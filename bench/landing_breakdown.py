@@ -18,8 +18,8 @@ step of the engine's hot loop on those messages alone, in this thread's CPU time
   (the loop keeps a chunk of rows alive, as the upsert does);
 - ``columnar_split``: the columnar fast path (``columnar.FastPath.split``) over
   the reader's batches, values and offsets taken from the messages included,
-  replacing ``decode`` and ``row``; and ``csv_format``, polars writing its rows
-  as CSV for COPY, replacing ``copy_rows``. Polars works on threads of its own,
+  replacing ``decode`` and ``row``; and ``binary_format``, its rows written in
+  COPY's binary format a column at a time (``pgbinary``), replacing ``copy_rows``. Polars works on threads of its own,
   so these two are the process's CPU time, not this thread's.
 
 Baseline, same run: ``copy_rows`` is all the Python a raw COPY of decoded rows
@@ -54,9 +54,10 @@ from loom_core.contracts.envelope import utc_now
 from loom_core.settings import LoomSettings
 from loom_dagster.landing.columnar import fast_path
 from loom_dagster.landing.decode import decode
+from loom_dagster.landing.pgbinary import binary_copy
 from loom_dagster.landing.ranges import OffsetRange
 from loom_dagster.landing.reader import CONSUME_BATCH, RangeReader
-from loom_dagster.landing.upsert import CHUNK_ROWS, CSV_TIME
+from loom_dagster.landing.upsert import CHUNK_ROWS
 from loom_dagster.resources import KafkaResource
 
 
@@ -167,8 +168,8 @@ def measure(
         per_message["columnar_split"] = best_us(
             split, count, repeats, time.process_time
         )
-        per_message["csv_format"] = best_us(
-            lambda: frame.write_csv(include_header=False, datetime_format=CSV_TIME),
+        per_message["binary_format"] = best_us(
+            lambda: binary_copy(frame, LAYOUT.types),
             count,
             repeats,
             time.process_time,

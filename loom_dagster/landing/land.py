@@ -11,7 +11,7 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,28 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+# The fast path reads batches of up to this many messages: polars' fixed cost
+# per batch is then small (3.0 us per message at 5,000, 2.6 at 20,000).
+MERGED_BATCH = 20_000
+
+
+def merged(
+    batches: Iterable[tuple[OffsetRange, list[KafkaMessage]]],
+    size: int = MERGED_BATCH,
+) -> Iterator[tuple[OffsetRange, list[KafkaMessage]]]:
+    """Join consecutive batches of the same range, up to ``size`` messages each."""
+    held: list[KafkaMessage] = []
+    held_range: OffsetRange | None = None
+    for offset_range, batch in batches:
+        if held and (offset_range != held_range or len(held) + len(batch) > size):
+            yield held_range, held  # type: ignore[misc]
+            held = []
+        held_range = offset_range
+        held.extend(batch)
+    if held:
+        yield held_range, held  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -216,7 +238,7 @@ class LandingRun:
         fast = columnar.fast_path(self.fam) if self.settings.columnar else None
         traced = self.provider is not None
         by_range = {o.offset_range: o for o in outcome.landed}
-        for offset_range, batch in reader.batches(list(by_range)):
+        for offset_range, batch in merged(reader.batches(list(by_range))):
             range_outcome = by_range[offset_range]
             range_outcome.messages += len(batch)
             if traced:

@@ -16,7 +16,8 @@ the attempt back and the chunk, and every later chunk of the run, takes
 
 Rows come either one by one (Python tuples, COPYed in binary) or as polars data
 frames from the columnar fast path (:mod:`~loom_dagster.landing.columnar`),
-COPYed as CSV written by polars; a chunk holds one kind or the other. While
+COPYed in binary too, written by :func:`~loom_dagster.landing.pgbinary.binary_copy`
+a column at a time; a chunk holds one kind or the other. While
 every row is new, a frame is COPYed straight into the table in a savepoint, and
 its rows counted from the frame: the staging table and its INSERT would cost
 PostgreSQL about as much again. A unique violation rolls the COPY back and the
@@ -26,7 +27,6 @@ the run.
 
 from __future__ import annotations
 
-import io
 import queue
 import threading
 from collections.abc import Sequence
@@ -38,6 +38,7 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
+from loom_dagster.landing.pgbinary import binary_copy
 from loom_dagster.landing.ranges import OffsetRange
 from loom_dagster.landing.rows import Layout, Row
 from loom_dagster.landing.store import RangeOutcome
@@ -46,8 +47,6 @@ STAGING = "loom_landing_staging"
 CHUNK_ROWS = 10_000
 CHUNK_BYTES = 32 << 20  # media rows are large: a chunk also ends at 32 MiB
 _DONE = None
-# How a frame's times are written for COPY (the frame holds naive UTC times).
-CSV_TIME = "%Y-%m-%d %H:%M:%S%.6f+00"
 Chunk = list[Row] | pl.DataFrame
 
 # Which range (by index), UTC day and device each row belongs to: the ranges are
@@ -76,12 +75,9 @@ def _statements(table: str, columns: list[str]) -> dict[str, sql.Composed]:
         "copy": sql.SQL("COPY {staging} ({cols}) FROM STDIN (FORMAT BINARY)").format(
             **names
         ),
-        "copy_csv": sql.SQL("COPY {staging} ({cols}) FROM STDIN (FORMAT CSV)").format(
-            **names
-        ),
-        "copy_table": sql.SQL("COPY {table} ({cols}) FROM STDIN (FORMAT CSV)").format(
-            **names
-        ),
+        "copy_table": sql.SQL(
+            "COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)"
+        ).format(**names),
         # Every staged row is new (the common case): insert, count the staging table.
         "insert_new": sql.SQL(insert_new).format(**names),
         "count_staged": sql.SQL(
@@ -99,13 +95,6 @@ def _statements(table: str, columns: list[str]) -> dict[str, sql.Composed]:
         ).format(**names),
         "truncate": sql.SQL("TRUNCATE {staging}").format(**names),
     }
-
-
-def _csv(frame: pl.DataFrame) -> bytes:
-    """Return the rows of ``frame`` as COPY's CSV."""
-    out = io.BytesIO()
-    frame.write_csv(out, include_header=False, datetime_format=CSV_TIME)
-    return out.getvalue()
 
 
 def _counts(
@@ -242,8 +231,8 @@ class Upsert:
             if isinstance(chunk, pl.DataFrame):
                 if self._all_new and self._copy_new(cur, chunk):
                     return
-                with cur.copy(self._sql["copy_csv"]) as copy:
-                    copy.write(_csv(chunk))
+                with cur.copy(self._sql["copy"]) as copy:
+                    copy.write(binary_copy(chunk, self.layout.types))
             else:
                 with cur.copy(self._sql["copy"]) as copy:
                     copy.set_types(self.layout.types)
@@ -274,7 +263,7 @@ class Upsert:
         """
         try:
             with self.conn.transaction(), cur.copy(self._sql["copy_table"]) as copy:
-                copy.write(_csv(frame))
+                copy.write(binary_copy(frame, self.layout.types))
         except psycopg.errors.UniqueViolation:
             self._all_new = False  # a replay: the rest takes ON CONFLICT
             return False

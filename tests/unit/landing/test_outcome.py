@@ -1,5 +1,5 @@
 from loom_core.topics import GPS_RAW
-from loom_dagster.landing.land import LandingOutcome
+from loom_dagster.landing.land import LandingOutcome, merged
 from loom_dagster.landing.ranges import OffsetRange
 from loom_dagster.landing.store import RangeOutcome, touched_list
 
@@ -60,3 +60,15 @@ def test_an_idle_outcome_has_zero_rate():
     outcome = LandingOutcome("t.x", "gps_data", [])
     assert outcome.rows_per_second == 0.0
     assert outcome.metadata()["partitions_touched"] == []
+
+
+def test_merged_joins_batches_of_one_range_up_to_the_size():
+    a, b = OffsetRange(0, 0, 10), OffsetRange(1, 0, 10)
+    batches = [(a, [1, 2]), (a, [3]), (a, [4, 5]), (b, [6]), (a, [7]), (a, [8])]
+    assert list(merged(iter(batches), size=3)) == [
+        (a, [1, 2, 3]),
+        (a, [4, 5]),
+        (b, [6]),
+        (a, [7, 8]),
+    ]
+    assert list(merged(iter([]))) == []
