@@ -44,7 +44,8 @@ BATCH = 30_000  # large enough that a run is caught in the middle of it
 # The statements of a chunk's upsert (loom_dagster.landing.upsert), as
 # pg_stat_activity shows them while they run and until the next one starts.
 UPSERTING = [
-    "COPY loom_landing_staging%",
+    'COPY "loom_landing_staging"%',
+    'COPY "gps_data"%',  # the fast path's new rows, straight into the table
     "SAVEPOINT%",
     'INSERT INTO "gps_data"%',
     "RELEASE%",
