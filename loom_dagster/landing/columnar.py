@@ -33,7 +33,7 @@ the model (:attr:`FastPath.template`):
   years 1-9999 in UTC, ``recorded_at`` more than a minute inside the clock-skew
   limit (a time at the limit is left to the pydantic path's clock), and UUIDs
   in their hyphenated form;
-- ``real`` columns within the range of a 4-byte float.
+- ``real``, ``smallint`` and ``integer`` columns within their types' ranges.
 """
 
 from __future__ import annotations
@@ -57,7 +57,10 @@ from loom_dagster.landing.rows import HEAD, HEAD_ATTRIBUTES, LAYOUTS, TAIL, Layo
 
 # recorded_at closer than this to the clock-skew limit is left to pydantic.
 SKEW_MARGIN = timedelta(minutes=1)
+# What a column holds beyond the contract's own bounds; a value outside is left
+# to the pydantic path (which fails as it always did).
 FLOAT4_MAX = 3.4028234663852886e38
+INT_BITS = {"int2": 16, "int4": 32}
 # The JSON values the template accepts, by kind; polars then reads them.
 NUMBER = r"-?[0-9][0-9.eE+-]*"
 STRING = r'"[^"\\\x00-\x1f]*"'  # no escape, no control character
@@ -286,8 +289,12 @@ class FastPath:
                 valid += [col.str.head(4) != "0000", utc.is_between(_UTC_MIN, _UTC_MAX)]
                 if f.time_rule == "recorded":
                     valid.append(utc <= latest)
-            if self.pg_types.get(f.name) == "float4":
+            column_type = self.pg_types.get(f.name)
+            if column_type == "float4":
                 valid.append(col.abs() <= FLOAT4_MAX)
+            if column_type in INT_BITS:
+                bound = 2 ** (INT_BITS[column_type] - 1)
+                valid.append(col.is_between(-bound, bound - 1))
             ok = pl.all_horizontal(valid) if valid else pl.lit(value=True)
             checks.append(col.is_null() | ok if f.optional else col.is_not_null() & ok)
         return pl.all_horizontal(checks).fill_null(value=False)
