@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import polars as pl
 import pytest
 
+from loom_dagster.landing import pgbinary
 from loom_dagster.landing.pgbinary import HEADER, binary_copy
 
 PG_EPOCH = datetime(2000, 1, 1)  # noqa: DTZ001 - naive UTC, as the frames hold
@@ -54,8 +55,10 @@ def read_back(data: bytes, types: list[str]) -> list[tuple]:
         rows.append(tuple(row))
 
 
+@pytest.mark.parametrize("max_layouts", [64, 0])  # as records; byte by byte
 @pytest.mark.parametrize("rows", [0, 1, 5])
-def test_every_type_and_null_reads_back_as_written(rows):
+def test_every_type_and_null_reads_back_as_written(rows, max_layouts, monkeypatch):
+    monkeypatch.setattr(pgbinary, "MAX_LAYOUTS", max_layouts)
     types = ["timestamptz", "text", "uuid", "float8", "float4", "int2", "int4"]
     types += ["int8", "bool", "text"]
     ids = [str(uuid.UUID(int=i * 7919 + 1)) for i in range(rows)]
@@ -85,4 +88,11 @@ def test_every_type_and_null_reads_back_as_written(rows):
             "t": pl.String,
         },
     )
-    assert read_back(binary_copy(frame, types), types) == frame.rows()
+    written = read_back(binary_copy(frame, types), types)
+    assert sorted(written, key=repr) == sorted(frame.rows(), key=repr)
+
+
+def test_rows_of_one_layout_come_out_in_order_as_one_block():
+    frame = pl.DataFrame({"x": [1.5, 2.5, None, 3.5], "t": ["ab", "cd", "ef", "gh"]})
+    written = read_back(binary_copy(frame, ["float8", "text"]), ["float8", "text"])
+    assert written == [(1.5, "ab"), (2.5, "cd"), (3.5, "gh"), (None, "ef")]
