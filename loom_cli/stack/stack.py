@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from loom_cli.errors import first_line
@@ -87,18 +90,35 @@ class Stack:
         """
         chosen = [s for s in self.services if only is None or s.name in only]
         started: list[Service] = []
-        try:
-            for service in chosen:
-                self._start(service, started)
-            for service in chosen:
-                self._wait_ready(service)
-                service.after_start()
-                self._require_healthy(service)
-        except BaseException:
-            for service in reversed(started):
-                service.process.stop(service.stop_signal)
-            raise
+        with self._exclusive():
+            try:
+                for service in chosen:
+                    self._start(service, started)
+                for service in chosen:
+                    self._wait_ready(service)
+                    service.after_start()
+                    self._require_healthy(service)
+            except BaseException:
+                for service in reversed(started):
+                    service.process.stop(service.stop_signal)
+                raise
         return [self.status_of(s) for s in chosen]
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One ``up`` or ``down`` at a time per home; a second one waits its turn.
+
+        Two terminals (or test sessions) starting the same stack would otherwise
+        unpack the same downloads over each other and stop each other's servers.
+        """
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        with (self.settings.home / "stack.lock").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self.report("waiting for another `loom stack` command on this home")
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _start(self, service: Service, started: list[Service]) -> None:
         proc = service.process
@@ -160,13 +180,16 @@ class Stack:
         A full ``down`` first stops the ingest API and Dagster that ``loom serve``
         or ``loom demo`` run on top of the stack (:mod:`loom_cli.stack.apps`).
         """
-        stopped = [] if only is not None else apps.stop_apps(self.settings, self.report)
-        for service in reversed(self.services):
-            if only is not None and service.name not in only:
-                continue
-            if service.process.stop(service.stop_signal):
-                self.report(f"{service.name}: stopped")
-                stopped.append(service.name)
+        with self._exclusive():
+            stopped = (
+                [] if only is not None else apps.stop_apps(self.settings, self.report)
+            )
+            for service in reversed(self.services):
+                if only is not None and service.name not in only:
+                    continue
+                if service.process.stop(service.stop_signal):
+                    self.report(f"{service.name}: stopped")
+                    stopped.append(service.name)
         return stopped
 
     def restart(self, name: str) -> None:
