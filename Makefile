@@ -3,8 +3,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 BIN := .venv/bin
+DEMO_ARGS ?=
 
-.PHONY: help setup demo test unit integration lint format lock stack-up stack-down helm docker
+.PHONY: help setup demo test unit integration lint format lock stack-up stack-down helm docker fresh-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -16,10 +17,11 @@ $(BIN)/.synced: pyproject.toml uv.lock scripts/bootstrap.sh
 	touch $@
 
 demo: setup  ## the whole platform on a sample day (Ctrl-C stops the API and Dagster)
-	$(BIN)/loom demo
+	$(BIN)/loom demo $(DEMO_ARGS)
 
 test: setup  ## lint, then unit and integration tests against the real local stack
 	$(MAKE) --no-print-directory lint
+	scripts/install-tools.sh >/dev/null
 	$(BIN)/loom stack up
 	$(BIN)/pytest --cov --cov-report=term
 
@@ -46,6 +48,9 @@ lock:  ## re-lock dependencies and export requirements-locked.txt
 helm: setup  ## render and validate the charts, Flux overlays, alerts, workflows, Dockerfiles
 	scripts/install-tools.sh >/dev/null
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit/deploy
+
+fresh-check:  ## demo, test and helm in a clean clone with empty caches (slow)
+	scripts/fresh-check.sh
 
 docker:  ## build the service images with BuildKit (needs a Docker engine)
 	for service in ingest-api loom-dagster; do \
