@@ -29,7 +29,7 @@ fi
 
 for entry in "${tools[@]}"; do
   read -r name target tags <<<"$entry"
-  stamp="$bin/.$name.version"
+  stamp="$bin/.$name.build"
   if [ -x "$bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$target $tags" ]; then
     continue
   fi
