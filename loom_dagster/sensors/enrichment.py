@@ -18,9 +18,10 @@ from typing import Any
 
 import dagster as dg
 
+from loom_core.contracts.envelope import is_partition_key
+from loom_dagster.landing.land import PARTITIONS_TOUCHED
 from loom_dagster.partitions import DAYS, DEVICES
 
-METADATA_KEY = "partitions_touched"
 BATCH = 200  # landing materialisations read per asset and tick
 
 
@@ -57,6 +58,9 @@ def partitions_touched(value: Any) -> tuple[list[tuple[str, str]], list[str]]:
         if not isinstance(device, str) or not device:
             problems.append(f"bad entry {item!r}: device must be a non-empty string")
             continue
+        if not is_partition_key(device):
+            problems.append(f"device {device!r} cannot be a partition key ('...')")
+            continue
         pairs.append((day, device))
     return pairs, problems
 
@@ -85,7 +89,7 @@ def build_landing_sensor(
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             f"Materialises the {target} partitions that runs of "
-            f"{', '.join(landing_assets)} touched (metadata {METADATA_KEY})."
+            f"{', '.join(landing_assets)} touched (metadata {PARTITIONS_TOUCHED})."
         ),
     )
     def sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
@@ -107,7 +111,7 @@ def build_landing_sensor(
                 cursor[landing] = record.storage_id
                 materialization = record.asset_materialization
                 value = (materialization.metadata if materialization else {}).get(
-                    METADATA_KEY
+                    PARTITIONS_TOUCHED
                 )
                 pairs, problems = partitions_touched(value)
                 for problem in problems:
@@ -115,7 +119,7 @@ def build_landing_sensor(
                         "%s materialisation %s: %s %s",
                         landing,
                         record.storage_id,
-                        METADATA_KEY,
+                        PARTITIONS_TOUCHED,
                         problem,
                     )
                 for pair in pairs:
