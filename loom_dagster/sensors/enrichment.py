@@ -65,7 +65,7 @@ def partitions_touched(value: Any) -> tuple[list[tuple[str, str]], list[str]]:
     return pairs, problems
 
 
-def build_landing_sensor(
+def build_enrichment_sensor(
     target: str,
     landing_assets: Sequence[str],
     run_config: Mapping[str, Any] | None = None,

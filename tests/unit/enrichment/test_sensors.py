@@ -5,7 +5,7 @@ import json
 import dagster as dg
 import pytest
 
-from loom_dagster.sensors.enrichment import build_landing_sensor, partitions_touched
+from loom_dagster.sensors.enrichment import build_enrichment_sensor, partitions_touched
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def evaluate(sensor, instance, cursor=None):
 
 
 def test_the_sensor_requests_each_touched_partition_once_and_adds_new_devices():
-    sensor = build_landing_sensor(
+    sensor = build_enrichment_sensor(
         "captions",
         ["camera_frames", "screenshots"],
         {"ops": {"captions": {"config": {"incremental": True}}}},
@@ -107,7 +107,7 @@ def test_the_sensor_requests_each_touched_partition_once_and_adds_new_devices():
 
 def test_a_device_that_cannot_be_a_partition_key_gets_no_run_and_no_partition():
     """Landing refuses '...' device ids as partitions; the sensor must agree."""
-    sensor = build_landing_sensor("gps_tracks", ["gps_data"], None)
+    sensor = build_enrichment_sensor("gps_tracks", ["gps_data"], None)
     with dg.instance_for_test() as instance:
         landed(
             instance, "gps_data", ("2024-05-06", "phone...1"), ("2024-05-06", "phone")
