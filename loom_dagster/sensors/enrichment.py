@@ -65,6 +65,7 @@ def build_landing_sensor(
     target: str,
     landing_assets: Sequence[str],
     run_config: Mapping[str, Any] | None = None,
+    run_tags: Mapping[str, str] | None = None,
 ) -> dg.SensorDefinition:
     """Return the sensor that materialises ``target`` after landing runs.
 
@@ -76,6 +77,8 @@ def build_landing_sensor(
         The landing asset keys it follows.
     run_config
         Op config for the incremental runs (``None`` for assets without config).
+    run_tags
+        Extra tags of its runs (``HEAVY_RUN_TAGS`` sends them to Kubernetes jobs).
     """
 
     @dg.sensor(
@@ -140,7 +143,7 @@ def build_landing_sensor(
                 partition_key=dg.MultiPartitionKey({"day": day, "device": device}),
                 asset_selection=[dg.AssetKey(target)],
                 run_config=dict(run_config or {}),
-                tags={"loom/trigger": "landing"},
+                tags={"loom/trigger": "landing", **(run_tags or {})},
             )
             for (day, device), storage_id in sorted(wanted.items())
         ]
