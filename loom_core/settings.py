@@ -43,6 +43,11 @@ class LoomSettings(BaseSettings):
     trino_url: str = Field(
         default="http://127.0.0.1:18080", description="Trino coordinator (analysts)"
     )
+    dagster_database_url: str | None = Field(
+        default=None,
+        description="Dagster's own database for `loom serve`; default: database"
+        " `dagster` beside LOOM_DATABASE_URL",
+    )
     home: Path = Field(
         default_factory=_default_home,
         description="Local state: stack data, logs; default <repo>/.loom or ~/.loom",
