@@ -22,7 +22,8 @@ demo: setup  ## the whole platform on a sample day (Ctrl-C stops the API and Dag
 test: setup  ## lint, then unit and integration tests against the real local stack
 	$(MAKE) --no-print-directory lint
 	scripts/install-tools.sh >/dev/null
-	$(BIN)/loom stack up
+	@# LOOM_TEST_SERVERS=testcontainers: the servers run in Docker (tests/containers.py)
+	if [ "$${LOOM_TEST_SERVERS:-stack}" = stack ]; then $(BIN)/loom stack up; fi
 	$(BIN)/pytest --cov --cov-report=term
 
 unit: setup  ## unit tests only (no servers)

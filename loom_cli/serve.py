@@ -48,9 +48,8 @@ def dagster_database_url(settings: LoomSettings) -> str:
     ``LOOM_DAGSTER_DATABASE_URL`` when set, else the ``dagster`` database beside
     ``loom`` on the same server (``loom stack up`` creates both).
     """
-    explicit = os.environ.get("LOOM_DAGSTER_DATABASE_URL")
-    if explicit:
-        return explicit
+    if settings.dagster_database_url:
+        return settings.dagster_database_url
     parts = urlsplit(settings.database_url)
     return urlunsplit(parts._replace(path="/dagster"))
 

@@ -70,7 +70,7 @@ def ensure_topics(
             t.name,
             num_partitions=t.partitions,
             replication_factor=1,
-            config={"compression.type": t.compression},
+            config=t.configs(),
         )
         for t in (wanted if wanted is not None else topics.CATALOG.values())
         if t.name not in existing

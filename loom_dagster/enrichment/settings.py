@@ -22,7 +22,12 @@ class EnrichmentSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LOOM_", extra="ignore")
 
-    speech_backend: str = "whisper-tiny-en"
-    vision_backend: str = "embedded"
-    models_dir: Path = Field(default=REPO_ROOT / "models")
-    model_threads: int = Field(default=2, ge=1)
+    speech_backend: str = Field(
+        default="whisper-tiny-en", description="whisper-tiny-en | parakeet"
+    )
+    vision_backend: str = Field(default="embedded", description="embedded | moondream")
+    models_dir: Path = Field(
+        default=REPO_ROOT / "models",
+        description="Production model weights; default <repo>/models",
+    )
+    model_threads: int = Field(default=2, ge=1, description="CPU threads per model")

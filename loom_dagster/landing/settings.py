@@ -81,6 +81,9 @@ class LandingSettings(BaseSettings):
         How long the record of landed ranges is kept.
     pushgateway_url
         Prometheus Pushgateway to push landing metrics to; unset: no push.
+    partitions_start
+        First UTC day of the day partitions (``LOOM_PARTITIONS_START``): imported
+        history can be old.
     """
 
     model_config = SettingsConfigDict(
@@ -102,6 +105,11 @@ class LandingSettings(BaseSettings):
         validation_alias=AliasChoices(
             "LOOM_PUSHGATEWAY_URL", "LOOM_LANDING_PUSHGATEWAY_URL"
         ),
+    )
+    partitions_start: str = Field(
+        default="2020-01-01",
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        validation_alias=AliasChoices("LOOM_PARTITIONS_START"),
     )
 
     @field_validator("max_messages", "retention_days")

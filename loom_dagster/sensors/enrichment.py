@@ -69,6 +69,7 @@ def build_enrichment_sensor(
     target: str,
     landing_assets: Sequence[str],
     run_config: Mapping[str, Any] | None = None,
+    run_tags: Mapping[str, str] | None = None,
 ) -> dg.SensorDefinition:
     """Return the sensor that materialises ``target`` after landing runs.
 
@@ -80,6 +81,8 @@ def build_enrichment_sensor(
         The landing asset keys it follows.
     run_config
         Op config for the incremental runs (``None`` for assets without config).
+    run_tags
+        Extra tags of its runs (``HEAVY_RUN_TAGS`` sends them to Kubernetes jobs).
     """
 
     @dg.sensor(
@@ -144,7 +147,7 @@ def build_enrichment_sensor(
                 partition_key=dg.MultiPartitionKey({"day": day, "device": device}),
                 asset_selection=[dg.AssetKey(target)],
                 run_config=dict(run_config or {}),
-                tags={"loom/trigger": "landing"},
+                tags={"loom/trigger": "landing", **(run_tags or {})},
             )
             for (day, device), storage_id in sorted(wanted.items())
         ]
