@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -15,7 +16,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from loom_cli.history import HistoryFormatError
+from loom_cli.errors import fail, no_database
+from loom_cli.history import HistoryFormatError, export
 from loom_cli.history.load import FORMATS, ImportSummary, Writer, inputs, total_bytes
 from loom_core.settings import LoomSettings
 
@@ -110,3 +112,67 @@ def _report(summary: ImportSummary, device_id: str) -> None:
             f"  stopped: {summary.name}: {summary.error}"
             + (" (the records before it were imported)" if summary.acknowledged else "")
         )
+
+
+@click.command("export")
+@click.argument("device_id")
+@click.option(
+    "--from",
+    "first",
+    type=click.DateTime(["%Y-%m-%d"]),
+    required=True,
+    help="First UTC day (YYYY-MM-DD).",
+)
+@click.option(
+    "--to",
+    "last",
+    type=click.DateTime(["%Y-%m-%d"]),
+    required=True,
+    help="Last UTC day, included (YYYY-MM-DD).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(export.FORMATS),
+    default="gpx",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write; standard output by default.",
+)
+def export_history(
+    device_id: str, first: datetime, last: datetime, fmt: str, out: Path | None
+) -> None:
+    """Write a device's landed history as GPX, GeoJSON or CSV.
+
+    The file imports back (``loom import``) to the same rows: for another device
+    as a copy, for the same device as nothing new.
+    """
+    import psycopg  # noqa: PLC0415 - keep the CLI's start light
+
+    if last < first:
+        fail("export", "--to is before --from")
+    fixes = export.landed(
+        LoomSettings().database_url, device_id, first.date(), last.date()
+    )
+    try:
+        if out is None:
+            count = export.WRITERS[fmt](fixes, sys.stdout)
+        else:
+            partial = out.with_name(out.name + ".partial")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as stream:
+                    count = export.WRITERS[fmt](fixes, stream)
+            finally:
+                if sys.exc_info()[0] is not None:
+                    partial.unlink(missing_ok=True)
+            partial.replace(out)
+    except psycopg.OperationalError as exc:
+        fail("export", no_database(exc))
+    click.echo(
+        f"exported {count} fixes of {device_id} ({first.date()} to {last.date()})"
+        + (f" to {out}" if out else ""),
+        err=True,
+    )

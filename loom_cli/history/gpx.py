@@ -53,6 +53,9 @@ def point(element: Element, where: str, source: str) -> Candidate | Problem:
             altitude_m=decimal(child_text(element, "ele")),
             speed_mps=decimal(child_text(element, "speed")),
             bearing_deg=decimal(child_text(element, "course")),
+            # Loom's own export keeps these in its extension
+            accuracy_m=decimal(child_text(element, "accuracy_m")),
+            battery_level=decimal(child_text(element, "battery_level")),
             source=child_text(element, "source") or source,
         )
     except ValueError as exc:
