@@ -70,7 +70,7 @@ def import_history(path: Path, device_id: str, fmt: str | None) -> None:
                     )
                 )
     except HistoryFormatError as exc:
-        err.print(f"[red]loom import: {exc}[/red]", highlight=False)
+        err.print(f"[red]loom import: {exc}[/red]", highlight=False, soft_wrap=True)
         sys.exit(2)
     read = [s for s in summaries if s.fmt is not None]
     if not read:
@@ -78,6 +78,7 @@ def import_history(path: Path, device_id: str, fmt: str | None) -> None:
             f"[red]loom import: cannot tell the format of {path.name} from its "
             f"content; pass --format {'|'.join(FORMATS)}[/red]",
             highlight=False,
+            soft_wrap=True,
         )
         sys.exit(2)
     for summary in summaries:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import zipfile
@@ -137,22 +138,25 @@ def validate(record: Record, device_id: str) -> GpsFix | Problem:
     """
     if isinstance(record, Problem):
         return record
+    fields = {**record.fields, "device_id": device_id}
+    # The id from the fields as read, as the ingest API derives it for apps'
+    # points; fields that cannot give one fail validation, which names them.
+    with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+        fields["event_id"] = derived_event_id(
+            device_id,
+            fields["recorded_at"],
+            fields.get("source") or "",
+            latitude=fields["latitude"],
+            longitude=fields["longitude"],
+        )
     try:
-        fix = GpsFix.model_validate({**record.fields, "device_id": device_id})
+        return GpsFix.model_validate(fields)
     except ValidationError as exc:
         reasons = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
             for e in exc.errors()
         )
         return Problem(record.where, reasons)
-    event_id = derived_event_id(
-        device_id,
-        fix.recorded_at,
-        fix.source or "",
-        latitude=fix.latitude,
-        longitude=fix.longitude,
-    )
-    return fix.model_copy(update={"event_id": event_id})
 
 
 def events(item: Input, device_id: str) -> Iterator[GpsFix | Problem]:

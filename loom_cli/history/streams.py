@@ -118,8 +118,13 @@ def json_items(
     HistoryFormatError
         If the JSON is malformed; the message says near which byte.
     """
-    events = ijson.parse(stream, use_float=True)
     try:
+        if len(prefixes) == 1:  # ijson's C items(): four times faster
+            (prefix,) = prefixes
+            for item in ijson.items(stream, prefix, use_float=True):
+                yield prefix, item
+            return
+        events = ijson.parse(stream, use_float=True)
         for prefix, event, value in events:
             if prefix not in prefixes:
                 continue

@@ -85,3 +85,30 @@ def test_a_malformed_file_is_one_clear_line(tmp_path, device_id):
     assert result.exit_code == 2
     assert "stopped: Records.json: not valid JSON (parse error" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_zip_prints_a_line_per_file_and_names_what_it_skipped(tmp_path, device_id):
+    import zipfile  # noqa: PLC0415
+
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(gpx_file(tmp_path, points=2), "tracks/walk.gpx")
+        archive.writestr("tracks/readme.txt", "my tracks")
+    result = CliRunner().invoke(cli, ["import", str(path), "--device", device_id])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"export.zip/tracks/walk.gpx (gpx) for {device_id}: 2 accepted" in result.output
+    )
+    assert "export.zip/tracks/readme.txt: skipped, not a location history format" in (
+        result.output
+    )
+
+
+def test_a_file_of_no_known_format_asks_for_format(tmp_path, device_id):
+    path = tmp_path / "notes.json"
+    path.write_text('{"shopping": ["milk"]}')
+    result = CliRunner().invoke(cli, ["import", str(path), "--device", device_id])
+    assert result.exit_code == 2
+    assert "cannot tell the format of notes.json from its content" in result.output
+    assert "pass --format" in result.output
+    assert "Traceback" not in result.output
