@@ -180,7 +180,7 @@ async def _import(
     try:
         while (item := await asyncio.to_thread(next, opened, None)) is not None:
             member = item.name.removeprefix(path.name)
-            summary = ImportSummary(name + member, item.fmt)
+            summary = ImportSummary(name + member, item.fmt, error=item.unreadable)
             if item.fmt is not None:
                 found = events(item, meta.device_id)
                 budget = await _produce(services, found, summary, budget)

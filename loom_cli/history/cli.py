@@ -60,7 +60,9 @@ def import_history(path: Path, device_id: str, fmt: str | None) -> None:
             task = progress.add_task(f"importing {path.name}", total=total_bytes(path))
             for item in inputs(path, fmt):
                 if item.fmt is None:
-                    summaries.append(ImportSummary(item.name, None))
+                    summaries.append(
+                        ImportSummary(item.name, None, error=item.unreadable)
+                    )
                     continue
                 summaries.append(
                     writer.write(
@@ -96,7 +98,8 @@ def import_history(path: Path, device_id: str, fmt: str | None) -> None:
 
 def _report(summary: ImportSummary, device_id: str) -> None:
     if summary.fmt is None:
-        click.echo(f"{summary.name}: skipped, not a location history format")
+        why = summary.error or "not a location history format"
+        click.echo(f"{summary.name}: skipped, {why}")
         return
     click.echo(
         f"{summary.name} ({summary.fmt}) for {device_id}: {summary.acknowledged} "

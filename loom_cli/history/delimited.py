@@ -54,7 +54,10 @@ def header(line: str) -> Header | None:
     delimiter = max(DELIMITERS, key=line.count)
     if not line.count(delimiter):
         return None
-    names = [key(n) for n in next(csv.reader([line], delimiter=delimiter))]
+    try:
+        names = [key(n) for n in next(csv.reader([line], delimiter=delimiter))]
+    except csv.Error:
+        return None
     present = dict.fromkeys(names)
     latitude, longitude = first(present, LATITUDE), first(present, LONGITUDE)
     if latitude is None or longitude is None:
@@ -87,12 +90,15 @@ def first_header(text: str) -> Header | None:
 def read(stream: BinaryIO) -> Records:
     """Yield a candidate or problem per data row."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
-    lines = _numbered(text)
-    found = None
-    for _, line in lines:
-        if line.strip() and not line.lstrip().startswith("#"):
-            found = header(line)
-            break
+    lines = enumerate(text, start=1)
+    found = next(
+        (
+            header(line)
+            for _, line in lines
+            if line.strip() and not line.lstrip().startswith("#")
+        ),
+        None,
+    )
     if found is None:
         msg = "no header row naming a latitude and a longitude column"
         raise HistoryFormatError(msg)
@@ -106,16 +112,19 @@ def read(stream: BinaryIO) -> Records:
             numbers.append(number)
             yield line
 
-    for row in csv.reader(rest(), delimiter=found.delimiter):
+    rows = csv.reader(rest(), delimiter=found.delimiter)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over csv's size limit, a NUL byte
+            msg = f"line {numbers[-1] if numbers else '?'}: {exc}"
+            raise HistoryFormatError(msg) from None
         where = f"line {numbers[-1]}"
         numbers.clear()
-        if not any(cell.strip() for cell in row):
-            continue
-        yield _row(found, dict(zip(found.names, row)), where)
-
-
-def _numbered(text: io.TextIOWrapper) -> Iterator[tuple[int, str]]:
-    return enumerate(text, start=1)
+        if any(cell.strip() for cell in row):
+            yield _row(found, dict(zip(found.names, row, strict=False)), where)
 
 
 def _row(found: Header, values: dict[str, str], where: str) -> Records:

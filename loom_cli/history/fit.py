@@ -35,7 +35,7 @@ def read(stream: BinaryIO) -> Records:
                     continue
                 number += 1
                 yield _record(frame, f"record {number}")
-    except fitdecode.FitError as exc:
+    except (fitdecode.FitError, ValueError, TypeError, KeyError, IndexError) as exc:
         msg = f"not a readable FIT file ({exc})"
         raise HistoryFormatError(msg) from None
 
@@ -49,6 +49,10 @@ def _value(frame: fitdecode.FitDataMessage, *names: str) -> Any:
     return None
 
 
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) else None
+
+
 def _record(frame: fitdecode.FitDataMessage, where: str) -> Any:
     time = _value(frame, "timestamp")
     lat, lon = _value(frame, "position_lat"), _value(frame, "position_long")
@@ -56,12 +60,14 @@ def _record(frame: fitdecode.FitDataMessage, where: str) -> Any:
         return Problem(where, "the record has no timestamp")
     if lat is None or lon is None:
         return Problem(where, "the record has no position (no GPS)")
+    if not all(isinstance(v, int | float) for v in (lat, lon)):
+        return Problem(where, f"position {lat!r}, {lon!r} is not in semicircles")
     return candidate(
         where,
         recorded_at=time if time.tzinfo else time.replace(tzinfo=UTC),
         latitude=lat * SEMICIRCLE,
         longitude=lon * SEMICIRCLE,
-        altitude_m=_value(frame, "enhanced_altitude", "altitude"),
-        speed_mps=_value(frame, "enhanced_speed", "speed"),
+        altitude_m=_number(_value(frame, "enhanced_altitude", "altitude")),
+        speed_mps=_number(_value(frame, "enhanced_speed", "speed")),
         source=SOURCE,
     )

@@ -77,7 +77,7 @@ def _segment(segment: Any, where: str) -> Records:
 def _offset(start: Any, minutes: Any) -> Any:
     try:
         return when(start) + timedelta(minutes=float(minutes))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

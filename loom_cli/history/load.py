@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -60,9 +62,10 @@ class Input:
     """One history file to import: a file, or a member of a ZIP or folder."""
 
     name: str
-    fmt: str | None  # None: not a format Loom reads
+    fmt: str | None  # None: not a format Loom reads, or unreadable
     stream: BinaryIO
     position: Callable[[], int]  # bytes of the whole import read so far
+    unreadable: str | None = None  # why a ZIP member cannot be opened
 
 
 def inputs(path: Path, fmt: str | None = None) -> Iterator[Input]:
@@ -100,7 +103,11 @@ def total_bytes(path: Path) -> int:
 def _opened(
     name: str, raw: BinaryIO, fmt: str | None, position: Callable[[], int], depth: int
 ) -> Iterator[Input]:
-    head = raw.read(HEAD)
+    try:
+        head = raw.read(HEAD)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged member
+        yield Input(name, None, io.BytesIO(), position, f"cannot be read ({exc})")
+        return
     kind = sniff(head)
     stream = prefixed(head, raw)
     if kind != "zip":
@@ -122,10 +129,15 @@ def _opened(
         for member in archive.infolist():
             if member.is_dir() or member.filename.split("/")[-1].startswith("."):
                 continue
-            with archive.open(member) as opened:
-                yield from _opened(
-                    f"{name}/{member.filename}", opened, fmt, position, depth + 1
-                )
+            inner = f"{name}/{member.filename}"
+            try:
+                opened = archive.open(member)
+            except (RuntimeError, NotImplementedError, zipfile.BadZipFile) as exc:
+                # encrypted, an unsupported compression, a damaged entry
+                yield Input(inner, None, io.BytesIO(), position, str(exc))
+                continue
+            with opened:
+                yield from _opened(inner, opened, fmt, position, depth + 1)
 
 
 def validate(record: Record, device_id: str) -> GpsFix | Problem:
@@ -163,8 +175,12 @@ def events(item: Input, device_id: str) -> Iterator[GpsFix | Problem]:
     """Yield validated events and problems of one input."""
     if item.fmt is None:
         return
-    for record in FORMATS[item.fmt](item.stream):
-        yield validate(record, device_id)
+    try:
+        for record in FORMATS[item.fmt](item.stream):
+            yield validate(record, device_id)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        msg = f"the file cannot be read to its end ({exc})"
+        raise HistoryFormatError(msg) from None
 
 
 @dataclass

@@ -104,79 +104,113 @@ def child_text(element: ET.Element, name: str) -> str | None:
     return None
 
 
+MAX_DEPTH = 64  # JSON nesting a history file may have (Takeout's: about 8)
+_STARTS = {"start_map": "map", "start_array": "array"}
+_ENDS = {"end_map", "end_array"}
+
+
 def json_items(
     stream: BinaryIO, prefixes: Collection[str]
 ) -> Iterator[tuple[str, Any]]:
     """Yield ``(prefix, item)`` for every JSON value found at one of ``prefixes``.
 
-    Prefixes are ``ijson``'s (``"locations.item"``: each element of the top-level
-    ``locations`` array; ``"item"``: each element of a top-level array). Numbers
-    are floats; one item is in memory at a time.
+    Prefixes are ``ijson``'s, at most two levels deep (``"locations.item"``: each
+    element of the top-level ``locations`` array; ``"item"``: each element of a
+    top-level array). Numbers are floats; one item is in memory at a time.
+    Nesting deeper than ``MAX_DEPTH`` is refused: ``ijson``'s own ``items()``
+    would need memory quadratic in the depth.
 
     Raises
     ------
     HistoryFormatError
-        If the JSON is malformed; the message says near which byte.
+        If the JSON is malformed or nested too deep.
     """
+    events = ijson.basic_parse(stream, use_float=True)
+    open_: list[tuple[str, str]] = []  # (kind, name) of each open container
+    key = ""
     try:
-        if len(prefixes) == 1:  # ijson's C items(): four times faster
-            (prefix,) = prefixes
-            for item in ijson.items(stream, prefix, use_float=True):
-                yield prefix, item
-            return
-        events = ijson.parse(stream, use_float=True)
-        for prefix, event, value in events:
-            if prefix not in prefixes:
+        for event, value in events:
+            if event == "map_key":
+                key = value
                 continue
-            if event in {"start_map", "start_array"}:
-                yield prefix, _build(event, value, events)
-            elif event not in {"end_map", "end_array", "map_key"}:
-                yield prefix, value
+            if event in _ENDS:
+                open_.pop()
+                continue
+            slot = "" if not open_ else key if open_[-1][0] == "map" else "item"
+            if 0 < len(open_) <= 2:
+                where = ".".join([name for _, name in open_[1:]] + [slot])
+                if where in prefixes:
+                    yield where, _build(event, value, events, len(open_))
+                    continue
+            if event in _STARTS:
+                open_.append((_STARTS[event], slot))
+                if len(open_) > MAX_DEPTH:
+                    raise HistoryFormatError(_TOO_DEEP)
     except ijson.JSONError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         msg = f"not valid JSON ({first_line or type(exc).__name__})"
         raise HistoryFormatError(msg) from None
+    except UnicodeDecodeError as exc:
+        msg = f"not UTF-8 text ({exc.reason})"
+        raise HistoryFormatError(msg) from None
 
 
-def _build(event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> Any:
+_TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels"
+
+
+def _build(
+    event: str, value: Any, events: Iterator[tuple[str, Any]], depth: int
+) -> Any:
     builder = ijson.ObjectBuilder()
     builder.event(event, value)
-    depth = 1
-    for _, inner, inner_value in events:
+    if event not in _STARTS:
+        return builder.value
+    nested = 1
+    for inner, inner_value in events:
         builder.event(inner, inner_value)
-        if inner in {"start_map", "start_array"}:
-            depth += 1
-        elif inner in {"end_map", "end_array"}:
-            depth -= 1
-            if depth == 0:
+        if inner in _STARTS:
+            nested += 1
+            if depth + nested > MAX_DEPTH:
+                raise HistoryFormatError(_TOO_DEEP)
+        elif inner in _ENDS:
+            nested -= 1
+            if nested == 0:
                 break
     return builder.value
 
 
-def json_shape(
+def json_shape(  # noqa: C901 - one walk over the head's events
     head: bytes, keys: int = 200
 ) -> tuple[str, list[str], dict[str, list[str]]]:
     """Return what the start of a JSON document shows, for telling formats apart.
 
     Returns the top-level type (``"map"``, ``"array"`` or ``""``), its keys seen so
     far, and for each top-level key (``"item"`` for a top-level array) the keys of
-    its first object element or of the object itself.
+    its first object elements or of the object itself.
     """
     top, top_keys, inner = "", [], {}
-    events = ijson.parse(io.BytesIO(head.removeprefix(BOM)))
+    open_: list[str] = []  # the slot name of each open container
+    slot = ""
     try:
-        for count, (prefix, event, value) in enumerate(events):
-            if count > keys * 20:
-                break
-            if not prefix and event in {"start_map", "start_array"} and not top:
-                top = event.removeprefix("start_")
-            elif not prefix and event == "map_key":
-                top_keys.append(value)
+        for event, value in ijson.basic_parse(io.BytesIO(head.removeprefix(BOM))):
+            if event in _STARTS:
+                top = top or _STARTS[event]
+                name = slot if open_ else ""
+                if len(open_) == 1 and top == "array":
+                    name = "item"
+                open_.append(name)
+                if len(open_) > 3:
+                    break
+            elif event in _ENDS:
+                open_.pop()
             elif event == "map_key":
-                parts = prefix.split(".")
-                owner = parts[0]
-                if parts[1:] in ([], ["item"]) and len(inner.get(owner, [])) < keys:
-                    inner.setdefault(owner, []).append(value)
-    except ijson.JSONError:
+                slot = value
+                if len(open_) == 1:
+                    top_keys.append(value)
+                elif 1 < len(open_) <= 3:
+                    owner = open_[1]
+                    if len(inner.setdefault(owner, [])) < keys:
+                        inner[owner].append(value)
+    except (ijson.JSONError, UnicodeDecodeError):
         pass  # the head ends mid-document, or is not JSON at all
     return top, top_keys, inner
