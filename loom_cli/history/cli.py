@@ -158,17 +158,21 @@ def export_history(
 
     if last < first:
         fail("export", "--to is before --from")
-    fixes = export.landed(
-        LoomSettings().database_url, device_id, first.date(), last.date()
-    )
+    database_url = LoomSettings().database_url
+    fixes = export.landed(database_url, device_id, first.date(), last.date())
     try:
+        found = (
+            []
+            if fmt == "csv"  # rows of fixes only
+            else export.segments(database_url, device_id, first.date(), last.date())
+        )
         if out is None:
-            count = export.WRITERS[fmt](fixes, sys.stdout)
+            count, written = export.WRITERS[fmt](fixes, sys.stdout, found)
         else:
             partial = out.with_name(out.name + ".partial")
             try:
                 with partial.open("w", encoding="utf-8", newline="") as stream:
-                    count = export.WRITERS[fmt](fixes, stream)
+                    count, written = export.WRITERS[fmt](fixes, stream, found)
             finally:
                 if sys.exc_info()[0] is not None:
                     partial.unlink(missing_ok=True)
@@ -176,7 +180,7 @@ def export_history(
     except psycopg.OperationalError as exc:
         fail("export", no_database(exc))
     click.echo(
-        f"exported {count} fixes of {device_id} ({first.date()} to {last.date()})"
-        + (f" to {out}" if out else ""),
+        f"exported {count} fixes and {written} stays/moves of {device_id} "
+        f"({first.date()} to {last.date()})" + (f" to {out}" if out else ""),
         err=True,
     )

@@ -39,6 +39,11 @@ def features(feature: Any, where: str, source: str) -> Records:
     if not isinstance(geometry, Mapping) or "coordinates" not in geometry:
         yield Problem(where, "the feature has no geometry")
         return
+    if properties.get("loom_segment"):
+        yield Problem(
+            where, f"a {properties['loom_segment']} Loom derived from fixes, not a fix"
+        )
+        return
     kind, coordinates = geometry.get("type"), geometry["coordinates"]
     values = {key(k): v for k, v in properties.items()}
     time_key = first(values, TIME)

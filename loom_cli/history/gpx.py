@@ -40,6 +40,9 @@ def source_of(root: Element) -> str:
 
 def point(element: Element, where: str, source: str) -> Candidate | Problem:
     """Return the candidate of one ``wpt``/``rtept``/``trkpt``, or its problem."""
+    segment = child_text(element, "segment")
+    if segment:
+        return Problem(where, f"a {segment} Loom derived from fixes, not a fix")
     time = child_text(element, "time")
     if not time:
         kind = POINTS[local(element.tag)]

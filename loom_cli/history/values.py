@@ -15,7 +15,9 @@ from ingest_api.compat.units import EPOCH_MS_THRESHOLD, number, parse_time
 
 E7 = 10_000_000  # Google's integer coordinates: degrees times 10^7
 _HEMISPHERE = re.compile(
-    r"^\s*([NSEW])?\s*([-+]?\d+(?:[.,]\d*)?)\s*°?\s*([NSEW])?\s*$", re.IGNORECASE
+    r"^\s*([NSEW])?\s*([-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:e[-+]?\d+)?)"
+    r"\s*°?\s*([NSEW])?\s*$",
+    re.IGNORECASE,
 )
 _DAYTIME = re.compile(r"^\d{6}$")  # Columbus-style loggers: YYMMDD and HHMMSS
 
@@ -80,7 +82,7 @@ def degrees(value: object, axis: str, e7: bool = False) -> float:
         result = decimal(digits)
         if letter in {"S", "W"}:
             result = -abs(result)  # type: ignore[arg-type]
-        integral = "." not in digits and "," not in digits
+        integral = digits.lstrip("+-").isdigit()
     else:
         result = number(value)
         integral = isinstance(value, int) and not isinstance(value, bool)

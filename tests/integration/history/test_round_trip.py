@@ -7,9 +7,12 @@ device must land nothing new, and a same-second pair at two places lands twice.
 from __future__ import annotations
 
 import json
+import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
@@ -52,15 +55,20 @@ def rec(tmp_path: Path) -> Path:
     return path
 
 
+SKIPPED: Counter[str] = Counter()  # reasons of the last import_and_land
+
+
 def import_and_land(settings, dagster, path: Path, device_id: str) -> int:
     """Import ``path`` for ``device_id``, land what Kafka took; return the count."""
     writer = Writer(settings.kafka_bootstrap)
     acknowledged = 0
+    SKIPPED.clear()
     for item in inputs(path):
         summary = writer.write(item, device_id)
         assert summary.failed == 0
         assert summary.error is None
         acknowledged += summary.acknowledged
+        SKIPPED.update(summary.reasons)
         ranges = [OffsetRange(p, s, e) for p, (s, e) in summary.offsets.items()]
         result = land_job(GPS, ranges, dagster)
         assert result.success
@@ -83,11 +91,37 @@ def test_a_same_second_pair_lands_twice_and_a_repeat_once(
     ]
 
 
+def add_segments(settings, device_id: str) -> None:
+    """A stay and a move of the device, as the gps_tracks asset writes them."""
+    with psycopg.connect(settings.database_url) as conn:
+        for kind, start, minutes in (("stay", DAY, 0.5), ("move", DAY, 1.0)):
+            conn.execute(
+                "INSERT INTO gps_tracks (time, device_id, segment_id, day, kind,"
+                " end_time, duration_s, point_count, centroid_lat, centroid_lon,"
+                " distance_m, mean_speed_mps, place_name, algorithm)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, 2, 52.52, 13.405, 10, 0.1,"
+                " 'Caf\u00e9 & Bar', 'test')",
+                (
+                    start,
+                    device_id,
+                    uuid.uuid4(),
+                    start.date(),
+                    kind,
+                    start + timedelta(minutes=minutes),
+                    minutes * 60,
+                ),
+            )
+
+
+SEGMENTS = {"gpx": 1, "geojson": 2, "csv": 0}  # GPX: stays only; CSV: fixes only
+
+
 @pytest.mark.parametrize("fmt", ["gpx", "geojson", "csv"])
 def test_export_imports_back_to_the_same_rows(
     shared, instance, tmp_path, device_id, fmt
 ):
     import_and_land(shared, instance, rec(tmp_path), device_id)
+    add_segments(shared, device_id)
     original = rows_of(shared, "gps_data", device_id)
     out = tmp_path / f"export.{fmt}"
     day = DAY.date().isoformat()
@@ -107,10 +141,17 @@ def test_export_imports_back_to_the_same_rows(
         ],
     )
     assert result.exit_code == 0, result.output
-    assert f"exported 3 fixes of {device_id}" in result.output
+    segments = SEGMENTS[fmt]
+    assert f"exported 3 fixes and {segments} stays/moves of {device_id}" in (
+        result.output
+    )
+    if segments:
+        assert "Caf\u00e9" in out.read_text(encoding="utf-8")
 
     copy = f"{device_id}-copy"
     assert import_and_land(shared, instance, out, copy) == 3
+    assert sum(SKIPPED.values()) == segments  # Loom's stays/moves: computed again
+    assert all("Loom derived from fixes" in reason for reason in SKIPPED)
     assert kept(rows_of(shared, "gps_data", copy)) == kept(original)
 
     # the same device: the ids derive from what the file kept, nothing new lands
