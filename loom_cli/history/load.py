@@ -34,7 +34,7 @@ from loom_cli.history import (
     tcx,
 )
 from loom_cli.history.sniff import sniff
-from loom_cli.history.streams import HEAD, prefixed
+from loom_cli.history.streams import HEAD, capped_stream, prefixed
 from loom_core.contracts import GpsFix
 from loom_core.contracts.ids import derived_event_id
 from loom_core.kafka import producer_config, to_message
@@ -55,6 +55,7 @@ FORMATS: dict[str, Reader] = {
 }
 MAX_ZIP_DEPTH = 2  # a KMZ inside a Takeout ZIP, no deeper
 SPOOL = 64 * 1024 * 1024  # a nested ZIP above this goes to a temporary file
+MAX_MEMBER_BYTES = 8 * 1024**3  # what one ZIP member may unpack to (ZIP bombs)
 
 
 @dataclass
@@ -112,14 +113,25 @@ def _opened(
     stream = prefixed(head, raw)
     if kind != "zip":
         yield Input(name, fmt or kind, stream, position)
-        return
-    if depth >= MAX_ZIP_DEPTH:
-        yield Input(name, None, stream, position)
-        return
-    if depth:  # a ZIP inside a ZIP: ZipFile needs to seek, a member cannot
-        spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115
-        shutil.copyfileobj(stream, spooled)
-        raw = spooled  # type: ignore[assignment]
+    elif depth >= MAX_ZIP_DEPTH:
+        yield Input(name, None, stream, position, "a ZIP nested too deep to open")
+    elif depth == 0:
+        yield from _members(name, raw, fmt, position, depth)
+    else:  # a ZIP inside a ZIP: ZipFile seeks, so the member is copied first
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL) as copy:
+            try:
+                shutil.copyfileobj(stream, copy)  # capped: see _members
+            except HistoryFormatError as exc:
+                why = f"a ZIP inside a ZIP that {exc}"
+                yield Input(name, None, io.BytesIO(), position, why)
+                return
+            copy.seek(0)
+            yield from _members(name, copy, fmt, position, depth)  # type: ignore[arg-type]
+
+
+def _members(
+    name: str, raw: BinaryIO, fmt: str | None, position: Callable[[], int], depth: int
+) -> Iterator[Input]:
     try:
         archive = zipfile.ZipFile(raw)
     except zipfile.BadZipFile as exc:
@@ -137,7 +149,8 @@ def _opened(
                 yield Input(inner, None, io.BytesIO(), position, str(exc))
                 continue
             with opened:
-                yield from _opened(inner, opened, fmt, position, depth + 1)
+                capped = capped_stream(opened, MAX_MEMBER_BYTES)
+                yield from _opened(inner, capped, fmt, position, depth + 1)
 
 
 def validate(record: Record, device_id: str) -> GpsFix | Problem:

@@ -48,6 +48,32 @@ def prefixed(head: bytes, stream: BinaryIO) -> BinaryIO:
     return io.BufferedReader(_Prefixed(head, stream), buffer_size=HEAD)
 
 
+class _Capped(io.RawIOBase):
+    """``stream``, refusing to give more than ``limit`` bytes."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream = stream
+        self._left = limit
+        self._limit = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(min(len(buffer), self._left + 1))
+        if len(data) > self._left:
+            msg = f"unpacks to more than {self._limit} bytes (a ZIP bomb?)"
+            raise HistoryFormatError(msg)
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def capped_stream(stream: BinaryIO, limit: int) -> BinaryIO:
+    """Return ``stream`` buffered, raising :class:`HistoryFormatError` past ``limit``."""
+    return io.BufferedReader(_Capped(stream, limit), buffer_size=HEAD)
+
+
 def local(tag: str) -> str:
     """Return an XML tag without its namespace (``{ns}trkpt`` -> ``trkpt``)."""
     return tag.rpartition("}")[2]

@@ -109,3 +109,18 @@ def test_an_encrypted_member_is_named_with_its_reason(tmp_path):
     (item,) = inputs(path)
     assert item.fmt is None
     assert "encrypted" in item.unreadable
+
+
+def test_a_member_that_unpacks_past_the_limit_stops_with_why(tmp_path, monkeypatch):
+    monkeypatch.setattr("loom_cli.history.load.MAX_MEMBER_BYTES", 100_000)
+    records = {"locations": [{"latitudeE7": 1, "longitudeE7": 2, "timestamp": T}]}
+    bomb = json.dumps(records).replace("[", "[" + " " * 1_000_000, 1)
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("Records.json", bomb)
+        archive.writestr("inner.zip", b"PK\x03\x04" + bytes(200_000))
+    assert "unpacks to more than 100000 bytes" in outcome(path)
+    found = {item.name: item.unreadable for item in inputs(path)}
+    assert found["bomb.zip/inner.zip"] == (
+        "a ZIP inside a ZIP that unpacks to more than 100000 bytes (a ZIP bomb?)"
+    )
