@@ -10,7 +10,7 @@ import pytest
 from ingest_api.compat import overland, owntracks
 from ingest_api.compat.fixes import to_fixes
 from loom_cli.history import HistoryFormatError
-from loom_cli.history.load import inputs
+from loom_cli.history.load import events, inputs
 from loom_cli.history.sniff import sniff
 from loom_core.contracts import utc_now
 from tests.unit.history.conftest import imported
@@ -146,3 +146,16 @@ def test_a_zip_imports_every_member_it_recognises(tmp_path):
         "takeout-20240501.zip/Takeout/archive_browser.html": None,
         "takeout-20240501.zip/Takeout/trip.kmz/doc.kml": "kml",
     }
+
+
+def test_progress_is_told_in_bytes_of_the_whole_import(tmp_path):
+    line = rec_line(MESSAGE)
+    for name in ("a.rec", "b.rec"):
+        (tmp_path / name).write_text(line * 5_000)
+    size = len(line.encode()) * 5_000
+    seen = []
+    for item in inputs(tmp_path):
+        for _ in events(item, "phone"):
+            pass
+        seen.append(item.position())
+    assert seen == [size, 2 * size]
