@@ -38,7 +38,7 @@ from ingest_api.observability import (
     tracer_from,
     tracer_provider_for,
 )
-from ingest_api.routes import audio_stream, compat, events, health, uploads
+from ingest_api.routes import audio_stream, compat, events, health, imports, uploads
 from ingest_api.services import running
 from ingest_api.settings import IngestSettings
 
@@ -217,6 +217,7 @@ def create_app(
     app.include_router(compat.router)
     app.include_router(audio_stream.router)
     app.include_router(uploads.router)
+    app.include_router(imports.router)
     app.include_router(health.router)
     _complete_openapi(app)
     _redact_access_log()

@@ -52,8 +52,9 @@ def to_fixes(
 ) -> list[GpsFix]:
     """Return the contract events of ``points``.
 
-    The id of a point is derived from device, time and app, so a point the app
-    replays (same device and time) lands once downstream.
+    The id of a point is derived from device, time, app and position, so a point
+    the app replays lands once downstream, and so does the same point imported
+    later from a history file (``loom import`` derives it with the same function).
 
     Raises
     ------
@@ -65,7 +66,13 @@ def to_fixes(
         try:
             fixes.append(
                 GpsFix(
-                    event_id=derived_event_id(device_id, point.recorded_at, source),
+                    event_id=derived_event_id(
+                        device_id,
+                        point.recorded_at,
+                        source,
+                        latitude=point.fields["latitude"],
+                        longitude=point.fields["longitude"],
+                    ),
                     device_id=device_id,
                     recorded_at=point.recorded_at,
                     received_at=received_at,

@@ -1,46 +1,65 @@
-"""GPX 1.0/1.1 tracks and routes (waypoints are places, not a track: skipped)."""
+"""GPX 1.0 and 1.1 (Garmin, GPSLogger, OsmAnd, Arc, Strava ...): every timed point.
+
+Track points, route points and waypoints all become fixes when they carry a
+``<time>``; speed and course are read from GPX 1.0 elements or from extensions
+(Garmin's ``TrackPointExtension``). Loom's own export names each point's source in
+a ``<loom:source>`` extension, so a round trip keeps the original ids.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import BinaryIO
+from xml.etree.ElementTree import Element
 
-import gpxpy
-import gpxpy.gpx
-
-from loom_cli.history import Candidate, HistoryFormatError, Problem, Records
+from loom_cli.history import Candidate, Problem, Records, candidate
+from loom_cli.history.streams import child_text, local, xml_elements
+from loom_cli.history.values import decimal, degrees, when
 
 SOURCE = "gpx"
+POINTS = {"wpt": "waypoint", "rtept": "route point", "trkpt": "track point"}
+LOOM_NS = "https://loom.dev/ns/gpx/1"
+# Apps whose GPX files name themselves in ``creator``: their points keep the app's
+# source, so a file exported by an app that also posts live lands once.
+CREATORS = {"gpslogger": "gpslogger", "osmand": "osmand"}
 
 
-def read(path: Path) -> Records:
-    """Yield a candidate per timed track or route point of the GPX file at ``path``."""
+def read(stream: BinaryIO) -> Records:
+    """Yield a candidate or problem per waypoint, route point and track point."""
+    counts = dict.fromkeys(POINTS, 0)
+    for root, element in xml_elements(stream, "gpx", POINTS):
+        name = local(element.tag)
+        counts[name] += 1
+        yield point(element, f"{name} {counts[name]}", source_of(root))
+
+
+def source_of(root: Element) -> str:
+    """Return the source of a GPX file's points: its app's, where Loom knows it."""
+    creator = (root.get("creator") or "").lower()
+    return next((s for key, s in CREATORS.items() if key in creator), SOURCE)
+
+
+def point(element: Element, where: str, source: str) -> Candidate | Problem:
+    """Return the candidate of one ``wpt``/``rtept``/``trkpt``, or its problem."""
+    segment = child_text(element, "segment")
+    if segment:
+        return Problem(where, f"a {segment} Loom derived from fixes, not a fix")
+    time = child_text(element, "time")
+    if not time:
+        kind = POINTS[local(element.tag)]
+        return Problem(where, f"the {kind} has no <time>")
     try:
-        gpx = gpxpy.parse(path.read_text(errors="replace"))
-    except gpxpy.gpx.GPXException as exc:
-        msg = f"{path.name}: not a readable GPX file ({exc})"
-        raise HistoryFormatError(msg) from None
-    for t, track in enumerate(gpx.tracks, start=1):
-        for s, segment in enumerate(track.segments, start=1):
-            for p, point in enumerate(segment.points, start=1):
-                yield _point(point, f"track {t} segment {s} point {p}")
-    for r, route in enumerate(gpx.routes, start=1):
-        for p, point in enumerate(route.points, start=1):
-            yield _point(point, f"route {r} point {p}")
-
-
-def _point(point: gpxpy.gpx.GPXTrackPoint, where: str) -> Candidate | Problem:
-    if point.time is None:
-        return Problem(where, "point has no <time>; Loom needs when it was recorded")
-    if point.time.tzinfo is None:
-        return Problem(where, "time has no time zone (GPX times are UTC: add 'Z')")
-    fields = {
-        "recorded_at": point.time,
-        "latitude": point.latitude,
-        "longitude": point.longitude,
-        "altitude_m": point.elevation,
-        "accuracy_m": point.horizontal_dilution,
-        "speed_mps": point.speed,
-        "bearing_deg": point.course,
-        "source": SOURCE,
-    }
-    return Candidate(where, {k: v for k, v in fields.items() if v is not None})
+        return candidate(
+            where,
+            recorded_at=when(time),
+            latitude=degrees(element.get("lat"), "lat"),
+            longitude=degrees(element.get("lon"), "lon"),
+            altitude_m=decimal(child_text(element, "ele")),
+            speed_mps=decimal(child_text(element, "speed")),
+            bearing_deg=decimal(child_text(element, "course")),
+            # Loom's own export keeps these in its extension
+            accuracy_m=decimal(child_text(element, "accuracy_m")),
+            battery_level=decimal(child_text(element, "battery_level")),
+            source=child_text(element, "source") or source,
+        )
+    except ValueError as exc:
+        return Problem(where, str(exc))
