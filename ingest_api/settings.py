@@ -71,6 +71,21 @@ class IngestSettings(LoomSettings):
     uploads_dir: Path | None = Field(
         default=None, description="Bytes of uploads in progress; default <home>/uploads"
     )
+    upload_max_decoded_seconds: float = Field(
+        default=6 * 3600,
+        gt=0,
+        description="Longest recording an upload may decode to; longer ones get 413",
+    )
+    upload_max_decode_ratio: float = Field(
+        default=256,
+        gt=0,
+        description="Most decoded PCM bytes per uploaded byte; more gets 413",
+    )
+    upload_decode_timeout_seconds: float = Field(
+        default=600,
+        gt=0,
+        description="Longest time decoding one upload may take; longer gets 413",
+    )
     video_frame_interval_seconds: float = Field(
         default=5.0, gt=0, description="One camera frame per this many video seconds"
     )
