@@ -10,8 +10,6 @@ the hot event and tracker-app routes through ``services.caller`` (see there why)
 from __future__ import annotations
 
 import gc
-import logging
-import re
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.exceptions import HTTPException
 
-from ingest_api import errors
+from ingest_api import errors, redaction
 from ingest_api.auth import SECURITY_SCHEMES
 from ingest_api.errors import TooLarge
 from ingest_api.inputs import request_schemas
@@ -41,27 +39,6 @@ from ingest_api.observability import (
 from ingest_api.routes import audio_stream, compat, events, health, uploads
 from ingest_api.services import running
 from ingest_api.settings import IngestSettings
-
-_KEY_IN_URL = re.compile(r"([?&](?:key|api_key)=)[^&\s\"]*", re.IGNORECASE)
-
-
-class RedactKeys(logging.Filter):
-    """Hide ``?key=...`` in access-log lines: API keys never reach a log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's arguments with the key values masked."""
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            record.args = tuple(
-                _KEY_IN_URL.sub(r"\1***", a) if isinstance(a, str) else a for a in args
-            )
-        return True
-
-
-def _redact_access_log() -> None:
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactKeys) for f in access.filters):
-        access.addFilter(RedactKeys())
 
 
 class BodyLimit:
@@ -219,5 +196,5 @@ def create_app(
     app.include_router(uploads.router)
     app.include_router(health.router)
     _complete_openapi(app)
-    _redact_access_log()
+    redaction.install()
     return app
