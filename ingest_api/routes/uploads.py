@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ingest_api import media
 from ingest_api.audio import Chunker, ChunkSequence, chunk_bytes
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
+from ingest_api.json_body import BoundedJsonRoute
 from ingest_api.publish import Accepted
 from ingest_api.services import DeviceId, Services, ServicesDep
 from ingest_api.settings import IngestSettings
@@ -31,7 +32,7 @@ from loom_core.contracts.envelope import DeviceId as DeviceIdField
 from loom_core.contracts.envelope import RecordedAt
 from loom_core.contracts.ids import frame_id
 
-router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
+router = APIRouter(prefix="/v1/uploads", tags=["uploads"], route_class=BoundedJsonRoute)
 AUDIO, CAMERA = FAMILIES["audio"], FAMILIES["camera"]
 IN_FLIGHT = 8  # chunks produced together while completing an upload
 T = TypeVar("T")
