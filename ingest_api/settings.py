@@ -98,6 +98,27 @@ class IngestSettings(LoomSettings):
         description="How long a checked API key is trusted without asking PostgreSQL"
         " (revocations evict it at once through LISTEN/NOTIFY)",
     )
+    api_key_negative_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long an unknown key is refused without asking PostgreSQL",
+    )
+    auth_failures_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Failed authentications one client address may make per minute;"
+        " past it, 429 with Retry-After",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection whose request headers take longer is closed",
+    )
+    body_idle_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A connection whose request body stalls this long is closed",
+    )
     otlp_endpoint: str | None = Field(
         default=None,
         description="OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces;"
