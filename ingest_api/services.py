@@ -79,6 +79,7 @@ async def running(
         tracer,
         max_message_bytes=settings.kafka_max_message_bytes,
         retry_after_s=settings.retry_after_seconds,
+        earliest_recorded_at=settings.earliest_recorded_at,
     )
     redis = redis_client(settings.redis_url)
     keys = KeyStore(

@@ -6,9 +6,11 @@ Every field is read from a ``LOOM_*`` environment variable (``LOOM_MAX_BODY_BYTE
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, IPvAnyNetwork, model_validator
 
 from loom_core.settings import LoomSettings
 
@@ -92,6 +94,16 @@ class IngestSettings(LoomSettings):
     video_frame_max_side: int = Field(
         default=1280, ge=64, description="Sampled video frames are scaled to fit"
     )
+    earliest_recorded_at: AwareDatetime = Field(
+        default=datetime(2000, 1, 1, tzinfo=UTC),
+        description="Events recorded before this are refused with 422 (a device "
+        "clock that was never set)",
+    )
+    metrics_clients: list[IPvAnyNetwork] = Field(
+        default=[IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")],
+        description="Networks whose clients may read /metrics (a JSON list, e.g. "
+        '["10.0.0.0/8"]); others get 404. A reverse proxy must not forward /metrics',
+    )
     api_key_cache_seconds: float = Field(
         default=60.0,
         ge=0,
@@ -135,6 +147,14 @@ class IngestSettings(LoomSettings):
             )
             raise ValueError(msg)
         return self
+
+    def may_read_metrics(self, host: str) -> bool:
+        """Return True when a client at ``host`` may read ``/metrics``."""
+        try:
+            address = ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.metrics_clients)
 
     @property
     def uploads(self) -> Path:

@@ -203,6 +203,11 @@ async def stream_audio(websocket: WebSocket) -> None:
     except ValidationError as exc:
         await _refuse(websocket, 422, field_errors(exc, ("query",)))
         return
+    publisher = services.publisher
+    if params.recorded_at and params.recorded_at < publisher.earliest_recorded_at:
+        too_early = publisher.too_early(("query", "recorded_at"))
+        await _refuse(websocket, 422, too_early.errors())  # type: ignore[attr-defined]
+        return
     await websocket.accept()
     services.metrics.audio_streams.inc()
     try:

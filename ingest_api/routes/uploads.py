@@ -129,6 +129,9 @@ async def create_upload(
             f"cannot ingest {upload.content_type!r}; uploads are one of "
             f"{', '.join(sorted(media.DEMUXERS))} (or audio/pcm with sample_rate)",
         )
+    publisher = services.publisher
+    if upload.recorded_at and upload.recorded_at < publisher.earliest_recorded_at:
+        raise publisher.too_early()
     store = services.uploads
     if upload.size is not None and upload.size > store.max_bytes:
         raise HTTPException(
@@ -284,7 +287,13 @@ async def _produce_upload(
             probe = await asyncio.to_thread(
                 media.probe, path, meta.content_type, limits
             )
-        started = recorded_at or meta.recorded_at or probe.created_at
+        earliest = services.publisher.earliest_recorded_at
+        if recorded_at and recorded_at < earliest:
+            raise services.publisher.too_early()
+        created = probe.created_at
+        if created and created < earliest:  # e.g. QuickTime's 1904 "unset"
+            created = None
+        started = recorded_at or meta.recorded_at or created
         if started is None:
             raise one_invalid(
                 ["body", "recorded_at"],
