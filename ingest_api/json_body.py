@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic_core import from_json
 
@@ -108,7 +109,12 @@ async def read_json(request: Request) -> Any:
 class _BoundedRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = await read_json(self)
+            try:
+                self._json = await read_json(self)
+            except RequestValidationError as exc:
+                # FastAPI answers 400 to anything but an HTTPException here.
+                detail = list(exc.errors())
+                raise HTTPException(422, detail) from None
         return self._json
 
 

@@ -83,6 +83,21 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class DenialNotAnError(logging.Filter):
+    """Drop uvicorn's ERROR after a WebSocket handshake the app refused with HTTP.
+
+    uvicorn's websockets protocol sends the app's denial response (401, 422) but
+    does not mark the handshake complete, then logs "ASGI callable returned
+    without completing handshake" as an ERROR for every refused connection.
+    """
+
+    MESSAGE = "ASGI callable returned without completing handshake."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but that one."""
+        return record.msg != self.MESSAGE
+
+
 def install() -> RedactSecrets:
     """Put the one redaction filter on every configured logger and handler.
 
@@ -100,4 +115,7 @@ def install() -> RedactSecrets:
     for target in [*loggers, *handlers]:
         if redaction not in target.filters:
             target.addFilter(redaction)
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, DenialNotAnError) for f in uvicorn_error.filters):
+        uvicorn_error.addFilter(DenialNotAnError())
     return redaction
