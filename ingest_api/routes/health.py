@@ -81,7 +81,8 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         200: {
             "description": "The Prometheus text format",
             "content": {"text/plain": {"schema": {"type": "string"}}},
-        }
+        },
+        404: {"description": "The client's address is not in LOOM_METRICS_CLIENTS"},
     },
 )
 async def metrics(request: Request, services: ServicesDep) -> Response:
