@@ -316,6 +316,7 @@ def test_a_stalled_body_is_cut_off_and_not_a_500(served_api, attacker):
     with http(served_api) as api:
         metrics = api.get("/metrics").text
     assert 'status="500"' not in metrics
+    assert 'status="499"' in metrics
     assert "ClientDisconnect" not in served_api.log_text()
 
 
