@@ -207,12 +207,14 @@ class KeyStore:
         return device_id
 
     def evict(self, digest: bytes | None = None) -> None:
-        """Forget one key's hash, or every key."""
+        """Forget one key's hash, or every key (accepted or refused)."""
         self._generation += 1
         if digest is None:
             self._cache.clear()
+            self._unknown.clear()
         else:
             self._cache.pop(digest, None)
+            self._unknown.pop(digest, None)
 
     async def check(self) -> None:
         """Raise unless PostgreSQL answers."""

@@ -116,3 +116,6 @@ async def test_unknown_keys_are_refused_from_the_negative_cache(monkeypatch):
     assert await store.device_for("loom_wrong") is None
     assert await store.device_for("loom_wrong") is None
     assert len(asked) == 1
+    store.evict()  # a change in the registry: ask again
+    assert await store.device_for("loom_wrong") is None
+    assert len(asked) == 2
