@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic_core import PydanticUndefined
+from pydantic_core import PydanticUndefined, to_json
 from pydantic_settings import BaseSettings
 
 from ingest_api.settings import IngestSettings
@@ -110,7 +109,7 @@ def _default(model: type[BaseSettings], field: str) -> str:
     value = info.default
     if isinstance(value, Path) and value.is_relative_to(REPO_ROOT):
         return f"<repo>/{value.relative_to(REPO_ROOT)}"
-    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+    return to_json(value).decode() if isinstance(value, dict | list) else str(value)
 
 
 def _description(model: type[BaseSettings], field: str) -> str:

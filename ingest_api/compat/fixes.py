@@ -13,6 +13,11 @@ from ingest_api.errors import field_errors, invalid
 from loom_core.contracts import GpsFix
 from loom_core.contracts.ids import derived_event_id
 
+MAX_POINTS = 10_000
+"""Most points one app request may carry."""
+MAX_SPEED_MPS = 1_000.0
+"""Fastest speed an app may report (about Mach 3)."""
+
 
 class AppMessage(BaseModel):
     """Base of the apps' wire formats: apps send many fields Loom does not keep."""
@@ -63,6 +68,18 @@ def to_fixes(
     """
     fixes, errors = [], []
     for point in points:
+        speed = point.fields.get("speed_mps")
+        if speed is not None and speed > MAX_SPEED_MPS:
+            theirs = point.names.get("speed_mps", "speed_mps")
+            path = theirs if isinstance(theirs, tuple) else (theirs,)
+            errors.append(
+                {
+                    "loc": [*point.loc, *path],
+                    "msg": f"is faster than {MAX_SPEED_MPS:g} m/s (the limit)",
+                    "type": "less_than_equal",
+                }
+            )
+            continue
         try:
             fixes.append(
                 GpsFix(
