@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
+from ingest_api.json_body import BoundedJsonRoute
 from ingest_api.publish import Accepted
 from ingest_api.routes import uploads
 from ingest_api.services import DeviceId, Services, ServicesDep
@@ -31,7 +32,9 @@ from loom_cli.history import HistoryFormatError, Problem
 from loom_cli.history.load import FORMATS, ImportSummary, events, inputs
 from loom_core.contracts import FAMILIES, GpsFix, utc_now
 
-router = APIRouter(prefix="/v1/imports", tags=["history imports"])
+router = APIRouter(
+    prefix="/v1/imports", tags=["history imports"], route_class=BoundedJsonRoute
+)
 GPS = FAMILIES["gps"]
 CONTENT_TYPE = "application/vnd.loom.location-history"
 BATCH = 1_000  # fixes produced together
