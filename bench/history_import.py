@@ -25,7 +25,7 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-from loom_cli.history.load import events, inputs
+from ingest_api.history.load import events, inputs
 from loom_core.contracts import GpsFix
 path, mode = Path(sys.argv[1]), sys.argv[2]
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -23,13 +23,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
+from ingest_api.history import HistoryFormatError, Problem
+from ingest_api.history.load import FORMATS, ImportSummary, events, inputs
 from ingest_api.json_body import BoundedJsonRoute
 from ingest_api.publish import Accepted
 from ingest_api.routes import uploads
 from ingest_api.services import DeviceId, Services, ServicesDep
 from ingest_api.uploads import UploadMeta
-from loom_cli.history import HistoryFormatError, Problem
-from loom_cli.history.load import FORMATS, ImportSummary, events, inputs
 from loom_core.contracts import FAMILIES, GpsFix, utc_now
 
 router = APIRouter(

@@ -16,9 +16,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ingest_api.history import HistoryFormatError
+from ingest_api.history.load import FORMATS, ImportSummary, inputs, total_bytes
 from loom_cli.errors import fail, no_database
-from loom_cli.history import HistoryFormatError, export
-from loom_cli.history.load import FORMATS, ImportSummary, Writer, inputs, total_bytes
+from loom_cli.history import export
+from loom_cli.history.writer import Writer
 from loom_core.settings import LoomSettings
 
 SHOWN_REASONS = 10

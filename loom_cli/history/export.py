@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import psycopg
 
-from loom_cli.history.gpx import LOOM_NS
+from ingest_api.history.gpx import LOOM_NS
 
 FORMATS = ("gpx", "geojson", "csv")
 GARMIN_TPX = "http://www.garmin.com/xmlschemas/TrackPointExtension/v2"

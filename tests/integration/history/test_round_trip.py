@@ -16,7 +16,8 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from loom_cli.history.load import Writer, inputs
+from ingest_api.history.load import inputs
+from loom_cli.history.writer import Writer
 from loom_cli.main import cli
 from loom_dagster.landing.ranges import OffsetRange
 from tests.integration.landing.conftest import GPS, land_job, rows_of

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from loom_cli.history import Problem
-from loom_cli.history.load import events, inputs
+from ingest_api.history import Problem
+from ingest_api.history.load import events, inputs
 from loom_core.contracts import GpsFix
 
 FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from loom_cli.history import HistoryFormatError
+from ingest_api.history import HistoryFormatError
 from tests.unit.history.conftest import imported, rows
 
 FIT_EPOCH = datetime(1989, 12, 31, tzinfo=UTC)

@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from loom_cli.history import HistoryFormatError
+from ingest_api.history import HistoryFormatError
 from tests.unit.history.conftest import imported, rows
 
 T = "2024-05-01T08:00:00Z"

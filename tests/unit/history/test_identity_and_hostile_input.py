@@ -9,9 +9,9 @@ import pytest
 
 from ingest_api.compat import overland, owntracks
 from ingest_api.compat.fixes import to_fixes
-from loom_cli.history import HistoryFormatError
-from loom_cli.history.load import events, inputs
-from loom_cli.history.sniff import sniff
+from ingest_api.history import HistoryFormatError
+from ingest_api.history.load import events, inputs
+from ingest_api.history.sniff import sniff
 from loom_core.contracts import utc_now
 from tests.unit.history.conftest import imported
 

@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
-from loom_cli.history import HistoryFormatError
-from loom_cli.history.load import FORMATS, inputs
+from ingest_api.history import HistoryFormatError
+from ingest_api.history.load import FORMATS, inputs
 from tests.unit.history.conftest import imported
 from tests.unit.history.test_fit import fit_file
 from tests.unit.history.test_formats import CASES, T
@@ -112,7 +112,7 @@ def test_an_encrypted_member_is_named_with_its_reason(tmp_path):
 
 
 def test_a_member_that_unpacks_past_the_limit_stops_with_why(tmp_path, monkeypatch):
-    monkeypatch.setattr("loom_cli.history.load.MAX_MEMBER_BYTES", 100_000)
+    monkeypatch.setattr("ingest_api.history.load.MAX_MEMBER_BYTES", 100_000)
     records = {"locations": [{"latitudeE7": 1, "longitudeE7": 2, "timestamp": T}]}
     bomb = json.dumps(records).replace("[", "[" + " " * 1_000_000, 1)
     path = tmp_path / "bomb.zip"

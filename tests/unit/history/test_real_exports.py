@@ -188,7 +188,7 @@ def test_semantic_history_without_a_place_is_skipped_with_a_reason(name, reason)
 
 def test_the_whole_folder_imports_file_by_file():
     found = {}
-    from loom_cli.history.load import inputs  # noqa: PLC0415
+    from ingest_api.history.load import inputs  # noqa: PLC0415
 
     for item in inputs(real(".")):
         found[item.name] = item.fmt

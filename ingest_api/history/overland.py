@@ -11,8 +11,8 @@ from typing import BinaryIO
 from fastapi.exceptions import RequestValidationError
 
 from ingest_api.compat import overland
-from loom_cli.history import Problem, Records, candidate
-from loom_cli.history.streams import json_items
+from ingest_api.history import Problem, Records, candidate
+from ingest_api.history.streams import json_items
 
 SOURCE = overland.SOURCE
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from loom_cli.history import Problem, Records, candidate
-from loom_cli.history.streams import child_text, xml_elements
-from loom_cli.history.values import decimal, degrees, when
+from ingest_api.history import Problem, Records, candidate
+from ingest_api.history.streams import child_text, xml_elements
+from ingest_api.history.values import decimal, degrees, when
 
 SOURCE = "tcx"
 

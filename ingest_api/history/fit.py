@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 import fitdecode
 
-from loom_cli.history import HistoryFormatError, Problem, Records, candidate
+from ingest_api.history import HistoryFormatError, Problem, Records, candidate
 
 SOURCE = "fit"
 SEMICIRCLE = 180 / 2**31

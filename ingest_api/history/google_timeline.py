@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, BinaryIO
 
-from loom_cli.history import Candidate, Problem, Records, candidate
-from loom_cli.history.google_records import SOURCE
-from loom_cli.history.streams import json_items
-from loom_cli.history.values import decimal, degrees, when
+from ingest_api.history import Candidate, Problem, Records, candidate
+from ingest_api.history.google_records import SOURCE
+from ingest_api.history.streams import json_items
+from ingest_api.history.values import decimal, degrees, when
 
 _LAT_LNG = re.compile(r"^\s*(?:geo:)?\s*([^,]+?)\s*°?\s*,\s*([^,]+?)\s*°?\s*$")
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import BinaryIO
 from xml.etree.ElementTree import Element
 
-from loom_cli.history import Candidate, Problem, Records, candidate
-from loom_cli.history.streams import child_text, local, xml_elements
-from loom_cli.history.values import decimal, degrees, when
+from ingest_api.history import Candidate, Problem, Records, candidate
+from ingest_api.history.streams import child_text, local, xml_elements
+from ingest_api.history.values import decimal, degrees, when
 
 SOURCE = "gpx"
 POINTS = {"wpt": "waypoint", "rtept": "route point", "trkpt": "track point"}

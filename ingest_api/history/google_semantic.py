@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
-from loom_cli.history import Candidate, Problem, Records, candidate
-from loom_cli.history.google_records import SOURCE
-from loom_cli.history.streams import json_items
-from loom_cli.history.values import degrees, when
+from ingest_api.history import Candidate, Problem, Records, candidate
+from ingest_api.history.google_records import SOURCE
+from ingest_api.history.streams import json_items
+from ingest_api.history.values import degrees, when
 
 
 def read(stream: BinaryIO) -> Records:

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from loom_cli.history import HistoryFormatError, Problem, Records, candidate
-from loom_cli.history.values import (
+from ingest_api.history import HistoryFormatError, Problem, Records, candidate
+from ingest_api.history.values import (
     LATITUDE,
     LONGITUDE,
     NAMES,

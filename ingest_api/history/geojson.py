@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
-from loom_cli.history import Candidate, Problem, Records, candidate
-from loom_cli.history.streams import json_items
-from loom_cli.history.values import TIME, degrees, first, key, measurements, when
+from ingest_api.history import Candidate, Problem, Records, candidate
+from ingest_api.history.streams import json_items
+from ingest_api.history.values import TIME, degrees, first, key, measurements, when
 
 SOURCE = "geojson"
 PER_POINT_TIMES = ("coordTimes", "times")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from loom_cli.history import delimited, owntracks
-from loom_cli.history.streams import BOM, json_shape
+from ingest_api.history import delimited, owntracks
+from ingest_api.history.streams import BOM, json_shape
 
 XML_ROOTS = {"gpx": "gpx", "kml": "kml", "TrainingCenterDatabase": "tcx"}
 _XML_ROOT = re.compile(r"<(?![?!])(?:[\w.-]+:)?([\w.-]+)")
@@ -16,7 +16,7 @@ def sniff(head: bytes) -> str | None:  # noqa: PLR0911 - one answer per format
     """Return the format of a file starting with ``head``, or ``None``.
 
     ``"zip"`` for ZIP archives (KMZ, Takeout); otherwise a format name of
-    :data:`loom_cli.history.load.FORMATS`.
+    :data:`ingest_api.history.load.FORMATS`.
     """
     if head.startswith(b"PK\x03\x04"):
         return "zip"

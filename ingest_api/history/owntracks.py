@@ -17,8 +17,8 @@ from typing import BinaryIO
 from fastapi.exceptions import RequestValidationError
 
 from ingest_api.compat import owntracks
-from loom_cli.history import HistoryFormatError, Problem, Records, candidate
-from loom_cli.history.overland import app_errors
+from ingest_api.history import HistoryFormatError, Problem, Records, candidate
+from ingest_api.history.overland import app_errors
 
 SOURCE = owntracks.SOURCE
 LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\S+)[ \t]+(\S*)[ \t]+(\{.*)$")

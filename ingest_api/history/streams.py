@@ -16,7 +16,7 @@ import defusedxml.ElementTree as SafeET
 import ijson
 from defusedxml import DefusedXmlException
 
-from loom_cli.history import HistoryFormatError
+from ingest_api.history import HistoryFormatError
 
 BOM = b"\xef\xbb\xbf"
 HEAD = 64 * 1024  # what sniffing looks at

@@ -1,4 +1,8 @@
-"""Find the history in a file, ZIP or folder; validate it; write it to Kafka."""
+"""Find the history in a file, ZIP or folder and validate it, record by record.
+
+`loom import` (:mod:`loom_cli.history.writer`) and ``POST /v1/imports`` both read
+through here; each writes the fixes its own way.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from confluent_kafka import KafkaException, Producer
 from pydantic import ValidationError
 
-from loom_cli.history import (
+from ingest_api.history import (
     HistoryFormatError,
     Problem,
     Record,
@@ -33,11 +36,10 @@ from loom_cli.history import (
     owntracks,
     tcx,
 )
-from loom_cli.history.sniff import sniff
-from loom_cli.history.streams import HEAD, capped_stream, prefixed
+from ingest_api.history.sniff import sniff
+from ingest_api.history.streams import HEAD, capped_stream, prefixed
 from loom_core.contracts import GpsFix
 from loom_core.contracts.ids import derived_event_id
-from loom_core.kafka import producer_config, to_message
 
 Reader = Callable[[BinaryIO], Iterable[Record]]
 FORMATS: dict[str, Reader] = {
@@ -225,55 +227,3 @@ class ImportSummary:
         partition, offset = msg.partition(), msg.offset()  # type: ignore[attr-defined]
         low, high = self.offsets.get(partition, (offset, offset + 1))
         self.offsets[partition] = (min(low, offset), max(high, offset + 1))
-
-
-class Writer:
-    """Produces imported events to Kafka (acks=all, idempotent), file by file."""
-
-    def __init__(self, bootstrap: str) -> None:
-        self._producer = Producer(producer_config(bootstrap, **{"linger.ms": 50}))
-
-    def write(
-        self,
-        item: Input,
-        device_id: str,
-        progress: Callable[[], None] = lambda: None,
-        batch: int = 5_000,
-    ) -> ImportSummary:
-        """Import one input; return once Kafka acknowledged (or failed) each event."""
-        summary = ImportSummary(item.name, item.fmt)
-        pending = 0
-        try:
-            for count, event in enumerate(events(item, device_id), start=1):
-                if count % 1_000 == 0:
-                    progress()
-                if isinstance(event, Problem):
-                    summary.reject(event)
-                    continue
-                self._produce(event, summary)
-                pending += 1
-                if pending >= batch:
-                    self._producer.flush(30)
-                    pending = 0
-        except HistoryFormatError as exc:
-            summary.error = str(exc)
-        summary.failed += self._producer.flush(30)
-        progress()
-        return summary
-
-    def _produce(self, event: GpsFix, summary: ImportSummary) -> None:
-        topic, key, value = to_message(event)
-        while True:
-            try:
-                self._producer.produce(
-                    topic, key=key, value=value, on_delivery=summary.delivered
-                )
-                break
-            except BufferError:
-                self._producer.poll(0.5)
-            except KafkaException as exc:
-                msg = (
-                    f"Kafka refused the write ({exc}); is the stack up? (loom stack up)"
-                )
-                raise HistoryFormatError(msg) from exc
-        self._producer.poll(0)
