@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 BIN := .venv/bin
 
-.PHONY: help setup demo test unit integration lint format lock stack-up stack-down helm docker
+.PHONY: help setup demo test test-cluster unit integration lint format lock stack-up stack-down helm docker
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ test: setup  ## lint, then unit and integration tests against the real local sta
 	$(MAKE) --no-print-directory lint
 	$(BIN)/loom stack up
 	$(BIN)/pytest --cov --cov-report=term
+
+test-cluster: setup  ## failover tests on a private local cluster (3 brokers, Trino worker)
+	$(BIN)/pytest -m cluster tests/cluster
 
 unit: setup  ## unit tests only (no servers)
 	$(BIN)/pytest tests/unit

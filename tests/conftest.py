@@ -22,10 +22,14 @@ from loom_core.settings import LoomSettings
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark everything under tests/integration as ``integration``."""
+    """Mark tests/integration as ``integration``, tests/cluster as ``cluster`` too."""
     for item in items:
-        if "integration" in Path(str(item.fspath)).parts:
+        # Relative to tests/: a checkout may itself sit in a folder called "cluster".
+        parts = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts
+        if "integration" in parts or "cluster" in parts:
             item.add_marker(pytest.mark.integration)
+        if "cluster" in parts:
+            item.add_marker(pytest.mark.cluster)
 
 
 @pytest.fixture(scope="session")
