@@ -430,7 +430,14 @@ class Kafka(Service):
     def argv(self) -> list[str]:  # noqa: D102
         return [*self._java(), "kafka.Kafka", str(self.config)]
 
-    def check(self) -> None:  # noqa: D102
+    def registered(self) -> list[int]:
+        """Return the ids of the brokers registered, as this node's listener says.
+
+        Raises
+        ------
+        RuntimeError
+            When this node does not answer, or is not among them.
+        """
         from confluent_kafka.admin import AdminClient  # noqa: PLC0415
 
         if not port_in_use(self.port):
@@ -443,18 +450,19 @@ class Kafka(Service):
                 "log_level": 0,
             }
         )
-        brokers = admin.list_topics(timeout=3).brokers
+        brokers = sorted(admin.list_topics(timeout=3).brokers)
         if self.node_id not in brokers:
-            msg = (
-                f"broker {self.node_id} is not registered (brokers: {sorted(brokers)})"
-            )
+            msg = f"broker {self.node_id} is not registered (brokers: {brokers})"
             raise RuntimeError(msg)
-        self.registered = len(brokers)
+        return brokers
+
+    def check(self) -> None:  # noqa: D102
+        self.registered()
 
     def ready(self) -> None:  # noqa: D102
-        self.check()
-        if self.registered < self.brokers:
-            msg = f"{self.registered} of {self.brokers} brokers registered"
+        registered = self.registered()
+        if len(registered) < self.brokers:
+            msg = f"{len(registered)} of {self.brokers} brokers registered"
             raise RuntimeError(msg)
 
     def after_start(self) -> None:  # noqa: D102
@@ -486,7 +494,6 @@ class KafkaNode(Kafka):
         Whether this node is a controller (else a broker).
     """
 
-    heap = "512m"
     replication = 3
     min_isr = 2
     CONTROLLER_IDS = 100
@@ -505,9 +512,12 @@ class KafkaNode(Kafka):
         self.controller = controller
         self.name = f"kafka-controller-{index}" if controller else f"kafka-{index}"
         self.node_id = self.CONTROLLER_IDS + index if controller else index
-        if controller:
-            self.heap = "256m"
         super().__init__(settings, report)
+
+    @property
+    def heap(self) -> str:  # type: ignore[override]
+        """The JVM's heap: a controller holds only the cluster's metadata."""
+        return "256m" if self.controller else "512m"
 
     @property
     def roles(self) -> tuple[str, ...]:  # noqa: D102

@@ -64,6 +64,7 @@ def test_brokers_and_controllers_are_separate_kraft_nodes(tmp_path):
         ["CONTROLLER://127.0.0.1:30003"],
     )
     assert (broker.replication, broker.min_isr, broker.brokers) == (3, 2, 3)
+    assert (broker.heap, controller.heap) == ("512m", "256m")
 
 
 def test_the_worker_announces_itself_to_the_coordinator(tmp_path):
