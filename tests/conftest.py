@@ -23,9 +23,11 @@ from loom_core.settings import LoomSettings
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests/integration as ``integration``, tests/cluster as ``cluster`` too."""
+    tests = Path(__file__).parent
     for item in items:
         # Relative to tests/: a checkout may itself sit in a folder called "cluster".
-        parts = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts
+        path = Path(str(item.fspath))
+        parts = path.relative_to(tests).parts if path.is_relative_to(tests) else ()
         if "integration" in parts or "cluster" in parts:
             item.add_marker(pytest.mark.integration)
         if "cluster" in parts:
