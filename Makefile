@@ -5,7 +5,7 @@ SHELL := /bin/bash
 BIN := .venv/bin
 DEMO_ARGS ?=
 
-.PHONY: help setup demo test unit integration lint format lock stack-up stack-down helm docker fresh-check
+.PHONY: help setup demo test test-cluster unit integration lint format lock stack-up stack-down helm docker fresh-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ test: setup  ## lint, then unit and integration tests against the real local sta
 	@# LOOM_TEST_SERVERS=testcontainers: the servers run in Docker (tests/containers.py)
 	if [ "$${LOOM_TEST_SERVERS:-stack}" = stack ]; then $(BIN)/loom stack up; fi
 	$(BIN)/pytest --cov --cov-report=term
+
+test-cluster: setup  ## failover tests on a private local cluster (3 brokers, Trino worker)
+	$(BIN)/pytest -m cluster tests/cluster
 
 unit: setup  ## unit tests only (no servers)
 	$(BIN)/pytest tests/unit

@@ -50,19 +50,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark everything under tests/integration as ``integration``.
+    """Mark tests/integration as ``integration``, tests/cluster as ``cluster`` too.
 
     With containers, the tests of the local stack itself are skipped.
     """
     with_containers = containers.wanted()
+    tests = Path(__file__).parent
     for item in items:
-        if "integration" in Path(str(item.fspath)).parts:
+        # Relative to tests/: a checkout may itself sit in a folder called "cluster".
+        path = Path(str(item.fspath))
+        parts = path.relative_to(tests).parts if path.is_relative_to(tests) else ()
+        if "integration" in parts or "cluster" in parts:
             item.add_marker(pytest.mark.integration)
         local_only = Path(str(item.fspath)).name.startswith("test_stack_") or (
             "private_stack" in getattr(item, "fixturenames", ())
         )
         if with_containers and local_only:
             item.add_marker(pytest.mark.skip(reason=LOCAL_STACK_ONLY))
+        if "cluster" in parts:
+            item.add_marker(pytest.mark.cluster)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from loom_cli.errors import first_line
 from loom_cli.stack import apps, provision
+from loom_cli.stack.cluster import ClusterLayout
 from loom_cli.stack.process import StackError, port_in_use
 from loom_cli.stack.services import Service, all_services
 from loom_core.settings import LoomSettings
@@ -36,7 +37,7 @@ class ServiceStatus:
         """One human-readable line."""
         pid = f" pid {self.pid}" if self.pid else ""
         detail = f" - {self.detail}" if self.detail else ""
-        return f"{self.name:<9} {self.state:<9} 127.0.0.1:{self.port}{pid}{detail}"
+        return f"{self.name:<18} {self.state:<9} 127.0.0.1:{self.port}{pid}{detail}"
 
 
 class Stack:
@@ -48,14 +49,30 @@ class Stack:
         Ports come from the connection URLs; state lives under ``settings.home``.
     report
         Receives one-line progress messages.
+    services
+        The services to run (default: the single-node stack's four).
     """
 
     def __init__(
-        self, settings: LoomSettings, report: provision.Report = provision.quiet
+        self,
+        settings: LoomSettings,
+        report: provision.Report = provision.quiet,
+        services: list[Service] | None = None,
     ) -> None:
         self.settings = settings
         self.report = report
-        self.services = all_services(settings, report)
+        self.services = services or all_services(settings, report)
+
+    @classmethod
+    def cluster(
+        cls,
+        home: LoomSettings,
+        layout: ClusterLayout,
+        report: provision.Report = provision.quiet,
+    ) -> Stack:
+        """Return the local cluster laid out as ``layout``, under ``home``'s state."""
+        settings = layout.settings(home)
+        return cls(settings, report, layout.services(settings, report))
 
     def service(self, name: str) -> Service:
         """Return the service called ``name``."""

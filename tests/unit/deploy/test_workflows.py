@@ -52,6 +52,8 @@ def test_unit_tests_run_on_linux_and_macos() -> None:
     assert "pytest tests/unit" in commands
     integration = workflow("ci")["jobs"]["integration"]
     assert "make test" in " ".join(step.get("run", "") for step in integration["steps"])
+    cluster = workflow("ci")["jobs"]["cluster"]
+    assert "make test-cluster" in " ".join(s.get("run", "") for s in cluster["steps"])
 
 
 @pytest.mark.parametrize("name", ["images", "release"])
