@@ -11,6 +11,7 @@ from PIL import Image
 
 from loom_dagster.enrichment import (
     audio,
+    ocr,
     samples,
     scoring,
     speech,
@@ -64,6 +65,38 @@ def test_ocr_reads_printed_text(reader):
         "Invoice 2024-117 paid"
     )
     assert reader.read(np.full((64, 64, 3), 255, dtype=np.uint8)) == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["PLATFORM 4 NORTHBOUND", "Exit via stairwell B", "Keep left on the escalator"],
+)
+def test_ocr_keeps_the_spaces_between_words(reader, text):
+    # PP-OCRv4 alone read the first as "PLATFORM4NORTHBOUND".
+    assert reader.read(rgb(samples.text_image(text, size=(1000, 200)))) == text
+
+
+def test_ink_gaps_finds_word_wide_gaps_on_light_and_dark_signs():
+    line = np.full((40, 200, 3), 255, dtype=np.uint8)
+    for x0, x1 in [(10, 30), (33, 53), (80, 100)]:  # a 3 px and a 27 px gap
+        line[5:35, x0:x1] = 0
+    assert ocr.ink_gaps(line) == [(53, 80)]
+    assert ocr.ink_gaps(255 - line) == [(53, 80)]
+    assert ocr.ink_gaps(np.full((40, 200, 3), 200, dtype=np.uint8)) == []
+
+
+def test_a_gap_between_two_digits_or_beside_a_hyphen_is_not_a_word_boundary():
+    line = np.full((40, 200, 3), 255, dtype=np.uint8)
+    line[5:35, 10:30] = 0
+    line[5:35, 80:100] = 0
+    boxes = [
+        [[10, 5], [30, 5], [30, 35], [10, 35]],
+        [[80, 5], [100, 5], [100, 35], [80, 35]],
+    ]
+    whole = [[0, 0], [200, 0], [200, 40], [0, 40]]
+    assert ocr._with_word_gaps(line, [whole, "A4", 0.9, boxes]) == "A 4"
+    assert ocr._with_word_gaps(line, [whole, "14", 0.9, boxes]) == "14"
+    assert ocr._with_word_gaps(line, [whole, "A-", 0.9, boxes]) == "A-"
 
 
 @pytest.mark.parametrize(("photo", "label"), [("chelsea", "cat"), ("coffee", "cup")])
