@@ -103,7 +103,7 @@ def test_a_gap_between_two_digits_or_beside_a_hyphen_is_not_a_word_boundary():
 def test_a_photo_gets_a_plausible_top_tag(tagger, photo, label):
     tags = tagger.tags(rgb(samples.photo(photo)))
     assert tags[0].label == label
-    assert all(0.2 <= t.score <= 1 for t in tags)
+    assert all(tagging.MIN_SCORE <= t.score <= 1 for t in tags)
 
 
 def test_a_blank_image_gets_no_tag(tagger):
@@ -151,6 +151,52 @@ def test_decode_gives_rgb_from_any_mode():
 def test_captions_are_composed_from_the_top_tags(labels, caption):
     tags = [tagging.Tag(label, 0.5) for label in labels]
     assert vision.caption_from_tags(tags) == caption
+
+
+@pytest.mark.parametrize(
+    ("tags", "text", "kept", "caption"),
+    [
+        ([("stop sign", 0.33), ("frisbee", 0.31)], "EXIT", [], 'text: "EXIT"'),
+        (
+            [("person", 0.9), ("kite", 0.35)],
+            "Gate 12",
+            ["person"],
+            "a photo with a person",
+        ),
+        ([("cat", 0.42)], "", ["cat"], "a photo with a cat"),
+        ([("cat", 0.42)], "x.", ["cat"], "a photo with a cat"),  # not text
+        ([], "", [], None),
+    ],
+)
+def test_an_image_with_text_keeps_only_confident_objects(tags, text, kept, caption):
+    seen = vision.combine([tagging.Tag(label, score) for label, score in tags], text)
+    assert [t.label for t in seen.tags] == kept
+    assert (seen.caption, seen.ocr_text) == (caption, text)
+
+
+def test_a_long_first_line_is_shortened_in_the_caption():
+    assert (
+        vision.caption_from_text("a" * 80 + "\nmore", limit=10) == 'text: "aaaaaaaaa…"'
+    )
+
+
+def test_a_sign_photo_gets_its_text_and_no_object(tagger, reader):
+    from PIL import ImageDraw, ImageFont  # noqa: PLC0415
+
+    sky = Image.new("RGB", (500, 500), (135, 190, 235))
+    draw = ImageDraw.Draw(sky)
+    draw.ellipse([100, 100, 400, 400], fill=(220, 30, 30), outline="white", width=10)
+    draw.text(
+        (250, 250),
+        "EXIT",
+        fill="white",
+        font=ImageFont.load_default(size=44),
+        anchor="mm",
+    )
+    image = np.asarray(sky)
+    assert tagger.tags(image)  # YOLOv3-tiny alone calls it a stop sign
+    seen = vision.combine(tagger.tags(image), reader.read(image))
+    assert (seen.tags, seen.caption, seen.ocr_text) == ([], 'text: "EXIT"', "EXIT")
 
 
 class FakeDescriber:
