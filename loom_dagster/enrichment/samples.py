@@ -151,15 +151,18 @@ def _quiet(rng: np.random.Generator, seconds: float) -> NDArray[np.int16]:
     return noise.astype(np.int16)
 
 
-def espeak(sentence: str, path: Path, voice: str | None = None) -> NDArray[np.int16]:
+def espeak(
+    sentence: str, path: Path, voice: str | None = None, speed: int = 150
+) -> NDArray[np.int16]:
     """Synthesise ``sentence`` with espeak-ng: PCM16 mono at :data:`SAMPLE_RATE`.
 
-    ``path`` is where the resampled WAV goes (its directory holds the raw one).
+    ``path`` is where the resampled WAV goes (its directory holds the raw one);
+    ``speed`` is in words per minute.
     """
     raw = path.with_suffix(".raw.wav")
     voice_args = ["-v", voice] if voice else []
     subprocess.run(
-        ["espeak-ng", *voice_args, "-s", "150", "-w", str(raw), sentence],
+        ["espeak-ng", *voice_args, "-s", str(speed), "-w", str(raw), sentence],
         check=True,
         timeout=30,
     )
