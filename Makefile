@@ -3,8 +3,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 BIN := .venv/bin
+DEMO_ARGS ?=
 
-.PHONY: help setup demo test unit integration lint format lock stack-up stack-down helm docker
+.PHONY: help setup demo test test-cluster unit integration lint format lock stack-up stack-down helm docker fresh-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -16,12 +17,17 @@ $(BIN)/.synced: pyproject.toml uv.lock scripts/bootstrap.sh
 	touch $@
 
 demo: setup  ## the whole platform on a sample day (Ctrl-C stops the API and Dagster)
-	$(BIN)/loom demo
+	$(BIN)/loom demo $(DEMO_ARGS)
 
 test: setup  ## lint, then unit and integration tests against the real local stack
 	$(MAKE) --no-print-directory lint
-	$(BIN)/loom stack up
+	scripts/install-tools.sh >/dev/null
+	@# LOOM_TEST_SERVERS=testcontainers: the servers run in Docker (tests/containers.py)
+	if [ "$${LOOM_TEST_SERVERS:-stack}" = stack ]; then $(BIN)/loom stack up; fi
 	$(BIN)/pytest --cov --cov-report=term
+
+test-cluster: setup  ## failover tests on a private local cluster (3 brokers, Trino worker)
+	$(BIN)/pytest -m cluster tests/cluster
 
 unit: setup  ## unit tests only (no servers)
 	$(BIN)/pytest tests/unit
@@ -46,6 +52,9 @@ lock:  ## re-lock dependencies and export requirements-locked.txt
 helm: setup  ## render and validate the charts, Flux overlays, alerts, workflows, Dockerfiles
 	scripts/install-tools.sh >/dev/null
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit/deploy
+
+fresh-check:  ## demo, test and helm in a clean clone with empty caches (slow)
+	scripts/fresh-check.sh
 
 docker:  ## build the service images with BuildKit (needs a Docker engine)
 	for service in ingest-api loom-dagster; do \

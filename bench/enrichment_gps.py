@@ -23,7 +23,7 @@ from loom_dagster.enrichment import geocoding, geodesy, samples, stays, track_ma
 def segment_day(raw: stays.Track) -> list[stays.Segment]:
     track, _ = stays.clean(raw)
     segments = stays.segment(track)
-    geocoding.nearest_places([(s.centroid_lat, s.centroid_lon) for s in segments])
+    geocoding.containing_places([(s.centroid_lat, s.centroid_lon) for s in segments])
     return segments
 
 
@@ -42,7 +42,7 @@ def main() -> None:
         )
         for k in range(args.days)
     ]
-    geocoding.nearest_places([(0.0, 0.0)])  # load the k-d tree outside the timing
+    geocoding.containing_places([(0.0, 0.0)])  # load the k-d tree outside the timing
     loom = per_second(segment_day, days)
     floor = per_second(lambda t: geodesy.path_length_m(t.lat, t.lon), days)
     one = days[0]

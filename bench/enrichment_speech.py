@@ -1,6 +1,6 @@
 """Speech-to-text real-time factor on the CPU (target <= 0.1 on 2 cores).
 
-Loom's path: Silero VAD finds the utterances, Whisper tiny.en (int8, beam 5)
+Loom's path: Silero VAD finds the utterances, the default Whisper (int8, beam 5)
 transcribes them packed into 28 s windows. Baseline, same audio, same run: faster-whisper over the whole
 recording in one call (its own 30 s windows, no VAD). RTF = compute seconds per
 second of audio; lower is faster. Prints JSON.
@@ -32,7 +32,7 @@ SENTENCES = [
 
 
 def loom_path(
-    pcm: np.ndarray, model: speech.WhisperTinyEn, detector: vad.SileroVad
+    pcm: np.ndarray, model: speech.FasterWhisper, detector: vad.SileroVad
 ) -> int:
     duration = pcm.size / audio.SAMPLE_RATE
     segments = vad.speech_segments(detector.probabilities(pcm), duration)
@@ -40,7 +40,7 @@ def loom_path(
     return sum(len(h.words) for h in heard)
 
 
-def whole_recording(pcm: np.ndarray, model: speech.WhisperTinyEn) -> int:
+def whole_recording(pcm: np.ndarray, model: speech.FasterWhisper) -> int:
     segments, _ = model._model.transcribe(  # noqa: SLF001 - the same loaded model
         pcm, language="en", beam_size=5, word_timestamps=True, vad_filter=False
     )
@@ -61,11 +61,11 @@ def main() -> None:
     repeats = max(1, round(args.minutes * 60 / 40))  # the sentences last ~40 s
     spoken = samples.speech(SENTENCES * repeats, silence_s=1.5)
     pcm = audio.pcm16_to_float(spoken.pcm.tobytes())
-    model = speech.WhisperTinyEn(threads=args.threads)
+    model = speech.FasterWhisper(speech.WHISPER, threads=args.threads)
     detector = vad.SileroVad()
     loom_path(pcm[: audio.SAMPLE_RATE * 5], model, detector)  # warm up
     loom_s, loom_words = timed(loom_path, pcm, model, detector)
-    greedy = speech.WhisperTinyEn(threads=args.threads, beam_size=1)
+    greedy = speech.FasterWhisper(speech.WHISPER, threads=args.threads, beam_size=1)
     greedy_s, greedy_words = timed(loom_path, pcm, greedy, detector)
     base_s, base_words = timed(whole_recording, pcm, model)
     print(

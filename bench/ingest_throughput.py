@@ -35,6 +35,7 @@ from confluent_kafka import Producer
 from timing import median_of, process_cpu_s
 
 from ingest_api import registry
+from ingest_api.server import PROTOCOL
 from loom_core import migrations, topics
 from loom_core.contracts import GpsFix
 from loom_core.kafka import producer_config
@@ -187,9 +188,9 @@ class Server:
             "--log-level",
             "warning",
         ]
-        self.process = subprocess.Popen(
-            [*argv, "--factory"] if factory else argv, cwd=ROOT, env=os.environ.copy()
-        )
+        if factory:  # the ingest API, served as `loom api` serves it
+            argv += ["--factory", "--http", PROTOCOL]
+        self.process = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy())
 
     def __enter__(self) -> Self:
         deadline = time.monotonic() + 120

@@ -10,8 +10,6 @@ the hot event and tracker-app routes through ``services.caller`` (see there why)
 from __future__ import annotations
 
 import gc
-import logging
-import re
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,8 +20,9 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
-from ingest_api import errors
+from ingest_api import errors, redaction
 from ingest_api.auth import SECURITY_SCHEMES
 from ingest_api.errors import TooLarge
 from ingest_api.inputs import request_schemas
@@ -38,30 +37,9 @@ from ingest_api.observability import (
     tracer_from,
     tracer_provider_for,
 )
-from ingest_api.routes import audio_stream, compat, events, health, uploads
+from ingest_api.routes import audio_stream, compat, events, health, imports, uploads
 from ingest_api.services import running
 from ingest_api.settings import IngestSettings
-
-_KEY_IN_URL = re.compile(r"([?&](?:key|api_key)=)[^&\s\"]*", re.IGNORECASE)
-
-
-class RedactKeys(logging.Filter):
-    """Hide ``?key=...`` in access-log lines: API keys never reach a log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's arguments with the key values masked."""
-        if record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            record.args = tuple(
-                _KEY_IN_URL.sub(r"\1***", a) if isinstance(a, str) else a for a in args
-            )
-        return True
-
-
-def _redact_access_log() -> None:
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactKeys) for f in access.filters):
-        access.addFilter(RedactKeys())
 
 
 class BodyLimit:
@@ -113,7 +91,18 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+CLIENT_CLOSED_REQUEST = 499
 _UNPARSABLE = "There was an error parsing the body"  # FastAPI's words, e.g. bad UTF-8
+
+
+async def _client_gone(_: Request, exc: Exception) -> Response:
+    """Answer a client that left mid-body 499 (nginx's "client closed request").
+
+    Nobody reads the answer; it keeps the request out of the 5xx metrics and
+    its traceback out of the log.
+    """
+    del exc
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -205,6 +194,7 @@ def create_app(
     app.state.metrics = metrics
     errors.install(app)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
@@ -217,7 +207,8 @@ def create_app(
     app.include_router(compat.router)
     app.include_router(audio_stream.router)
     app.include_router(uploads.router)
+    app.include_router(imports.router)
     app.include_router(health.router)
     _complete_openapi(app)
-    _redact_access_log()
+    redaction.install()
     return app

@@ -14,8 +14,10 @@ import base64
 import binascii
 import contextlib
 import logging
+import math
 import time
 from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 import psycopg
 from fastapi import HTTPException, status
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 DB_TIMEOUT_S = 5
 LISTEN_RETRY_S = 1.0
+TWICE = "send the 'key' query parameter once"
+ENCODED = "write the 'key' query parameter's name as plain 'key', not percent-encoded"
 MISSING_KEY = (
     "no API key: send 'Authorization: Bearer <key>', 'X-API-Key: <key>', HTTP Basic "
     "with the key as password, or ?key=<key>; `loom devices add NAME` makes one"
@@ -56,8 +60,77 @@ def credentials(conn: HTTPConnection) -> Credentials | None:
             return None
         if sep and password:
             return Credentials(password, user or None)
-    api_key = conn.headers.get("x-api-key") or conn.query_params.get("key")
+    api_key = conn.headers.get("x-api-key") or query_key(conn.scope["query_string"])
     return Credentials(api_key) if api_key else None
+
+
+def query_key(query: bytes) -> str | None:
+    """Return the ``key`` query parameter, if the query has one.
+
+    Raises
+    ------
+    HTTPException
+        400 when ``key`` is given twice, or with its name percent-encoded: a
+        proxy or log that looks for ``key=`` would miss it.
+    """
+    if not query:
+        return None
+    found = None
+    for part in query.split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"key":
+            if found is not None:
+                raise HTTPException(status.HTTP_400_BAD_REQUEST, TWICE)
+            found = value
+        elif (b"%" in name or b"+" in name) and unquote_plus(
+            name.decode("latin-1")
+        ).strip().lower() in {"key", "api_key"}:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, ENCODED)
+    return unquote_plus(found.decode("latin-1")) if found else None
+
+
+class FailedAuthLimit:
+    """Failed authentications per client address, in fixed one-minute windows.
+
+    An address past ``per_minute`` failures gets 429 until its window ends, before
+    its key is even looked up: a flood of wrong keys cannot keep PostgreSQL busy.
+    Behind a reverse proxy every client has the proxy's address unless uvicorn
+    trusts its ``X-Forwarded-For`` (``--forwarded-allow-ips``).
+    """
+
+    WINDOW_S = 60.0
+    MAX_ADDRESSES = 100_000
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._windows: dict[str, list[float]] = {}  # address: [start, failures]
+
+    def retry_after(self, address: str) -> int | None:
+        """Return the seconds ``address`` must wait, or ``None`` if it may try."""
+        window = self._windows.get(address)
+        if window is None:
+            return None
+        left = window[0] + self.WINDOW_S - time.monotonic()
+        if left <= 0:
+            del self._windows[address]
+            return None
+        return math.ceil(left) if window[1] >= self.per_minute else None
+
+    def failed(self, address: str) -> None:
+        """Count a failed authentication of ``address``."""
+        now = time.monotonic()
+        window = self._windows.get(address)
+        if window is None or now - window[0] >= self.WINDOW_S:
+            if len(self._windows) >= self.MAX_ADDRESSES:
+                self._forget_old(now)
+            self._windows[address] = [now, 1]
+        else:
+            window[1] += 1
+
+    def _forget_old(self, now: float) -> None:
+        old = [a for a, w in self._windows.items() if now - w[0] >= self.WINDOW_S]
+        for address in old or list(self._windows)[: self.MAX_ADDRESSES // 2]:
+            del self._windows[address]
 
 
 class KeyStore:
@@ -71,12 +144,20 @@ class KeyStore:
         How long an accepted key is trusted without a query; 0 turns caching off.
         The cache is used only while the LISTEN connection is up, so a revocation
         can never be missed.
+    unknown_cache_s
+        How long an unknown (or revoked) key is refused without a query.
     """
 
-    def __init__(self, database_url: str, cache_s: float) -> None:
+    MAX_UNKNOWN = 10_000
+
+    def __init__(
+        self, database_url: str, cache_s: float, unknown_cache_s: float = 0.0
+    ) -> None:
         self.database_url = database_url
         self.cache_s = cache_s
+        self.unknown_cache_s = unknown_cache_s
         self._cache: dict[bytes, tuple[str, float]] = {}
+        self._unknown: dict[bytes, float] = {}  # hash: refused until
         self._generation = 0  # bumped by every eviction: see device_for
         self._listening = False
         self._conn: psycopg.AsyncConnection | None = None
@@ -109,20 +190,31 @@ class KeyStore:
         cached = self._cache.get(digest)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
+        refused_until = self._unknown.get(digest)
+        if refused_until is not None:
+            if refused_until > time.monotonic():
+                return None
+            del self._unknown[digest]
         generation = self._generation
         device_id = await self._lookup(digest)
         # An eviction during the lookup may concern this very key: do not cache.
         if device_id and self._listening and generation == self._generation:
             self._cache[digest] = (device_id, time.monotonic() + self.cache_s)
+        elif device_id is None and self.unknown_cache_s > 0:
+            if len(self._unknown) >= self.MAX_UNKNOWN:
+                del self._unknown[next(iter(self._unknown))]  # the oldest
+            self._unknown[digest] = time.monotonic() + self.unknown_cache_s
         return device_id
 
     def evict(self, digest: bytes | None = None) -> None:
-        """Forget one key's hash, or every key."""
+        """Forget one key's hash, or every key (accepted or refused)."""
         self._generation += 1
         if digest is None:
             self._cache.clear()
+            self._unknown.clear()
         else:
             self._cache.pop(digest, None)
+            self._unknown.pop(digest, None)
 
     async def check(self) -> None:
         """Raise unless PostgreSQL answers."""
@@ -179,7 +271,8 @@ async def authenticate(conn: HTTPConnection) -> str:
     ------
     HTTPException
         401 without a valid key, 403 when the Basic user names another device,
-        503 when the registry cannot be asked.
+        429 after too many failures from the client's address, 503 when the
+        registry cannot be asked.
     """
     found = credentials(conn)
     if found is None:
@@ -188,9 +281,18 @@ async def authenticate(conn: HTTPConnection) -> str:
             MISSING_KEY,
             headers={"WWW-Authenticate": 'Bearer, Basic realm="loom"'},
         )
-    store: KeyStore = conn.app.state.services.keys
-    device_id = await store.device_for(found.key)
+    services = conn.app.state.services
+    address = conn.client.host if conn.client else ""
+    wait = services.auth_failures.retry_after(address)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed authentications from this address; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    device_id = await services.keys.device_for(found.key)
     if device_id is None:
+        services.auth_failures.failed(address)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "unknown or revoked API key; `loom devices list` shows the devices",

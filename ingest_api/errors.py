@@ -96,6 +96,11 @@ UNAVAILABLE = {
 AUTH = {
     401: {"description": "No API key, or an unknown or revoked one"},
     403: {"description": "The key belongs to another device than the one named"},
+    429: {
+        "description": "Too many failed authentications from this address: retry "
+        "after Retry-After seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
 }
 INVALID = {
     413: {"description": "The body or an event is larger than the configured limit"},

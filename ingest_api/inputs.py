@@ -40,6 +40,7 @@ from pydantic import (
 from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 
+from ingest_api.json_body import parse_json
 from loom_core.contracts import FAMILIES, DeviceEvent, Family
 from loom_core.contracts.envelope import DeviceId, UtcDatetime
 from loom_core.contracts.ids import content_id
@@ -230,13 +231,15 @@ def parse_batch(
     Raises
     ------
     pydantic.ValidationError
-        When the body is not a batch at all (not JSON, no ``events`` list, too
-        many events): no item can be answered then.
+        When the body is not a batch at all (no ``events`` list, too many
+        events): no item can be answered then.
+    ingest_api.json_body.JsonLimitError
+        When it is not JSON, or breaks a limit of the JSON parser.
     """
     try:
         items = _BATCH.validate_json(body, strict=True).events
     except ValidationError:
-        return _parse_items(json.loads(body), device_id, received_at)
+        return _parse_items(parse_json(body), device_id, received_at)
     results: list[tuple[Family, DeviceEvent] | ItemError] = []
     for item in items:
         family = FAMILIES[item.family]  # type: ignore[attr-defined]

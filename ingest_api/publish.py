@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import NamedTuple
 from uuid import UUID
 
 from fastapi import HTTPException
+from fastapi.exceptions import RequestValidationError
 from opentelemetry.trace import NoOpTracer, SpanKind, Tracer, get_current_span
 
-from ingest_api.errors import TooLarge, Unavailable
+from ingest_api.errors import TooLarge, Unavailable, one_invalid
 from ingest_api.observability import Metrics, trace_headers
 from ingest_api.producer import (
     Delivery,
@@ -60,6 +62,8 @@ class Publisher:
         Largest message value; a bigger event gets 413.
     retry_after_s
         ``Retry-After`` of the 503 sent when Kafka does not acknowledge.
+    earliest_recorded_at
+        Events recorded before this are refused (422).
     """
 
     def __init__(
@@ -70,30 +74,38 @@ class Publisher:
         *,
         max_message_bytes: int,
         retry_after_s: int,
+        earliest_recorded_at: datetime = datetime(2000, 1, 1, tzinfo=UTC),
     ) -> None:
         self.producer = producer
         self.metrics = metrics
         self.tracer = tracer
         self.max_message_bytes = max_message_bytes
         self.retry_after_s = retry_after_s
+        self.earliest_recorded_at = earliest_recorded_at
         self.tracing = not isinstance(tracer, NoOpTracer)
 
     async def publish(self, family: Family, event: DeviceEvent) -> Accepted:
         """Produce one event; raise the HTTP error a client should get otherwise."""
         (result,) = await self.publish_many([(family, event)])
-        if isinstance(result, HTTPException):
+        if isinstance(result, Exception):
             raise result
         return result
 
     async def publish_many(
         self, events: Sequence[tuple[Family, DeviceEvent]]
-    ) -> list[Accepted | HTTPException]:
+    ) -> list[Accepted | HTTPException | RequestValidationError]:
         """Produce events together; return an acknowledgement or an error for each."""
-        results: list[Accepted | HTTPException | None] = [None] * len(events)
+        results: list[Accepted | HTTPException | RequestValidationError | None]
+        results = [None] * len(events)
+        earliest = self.earliest_recorded_at
         outgoing: list[Outgoing] = []
         sent: list[int] = []
         outcomes: Counter[tuple[str, str]] = Counter()
         for index, (family, event) in enumerate(events):
+            if event.recorded_at < earliest:
+                results[index] = self.too_early()
+                outcomes[family.name, "invalid"] += 1
+                continue
             value = event.__pydantic_serializer__.to_json(event)  # model_dump_json
             if len(value) > self.max_message_bytes:
                 results[index] = self._too_large(family, len(value))
@@ -137,6 +149,14 @@ class Publisher:
         }.items():
             metrics.child(metrics.kafka_delivery_seconds, topic).observe(latency)
         return results  # type: ignore[return-value]
+
+    def too_early(self, loc: Sequence[str] = ("body", "recorded_at")) -> Exception:
+        """Return the 422 of a time before ``earliest_recorded_at``."""
+        return one_invalid(
+            loc,
+            f"is before {self.earliest_recorded_at.isoformat()} "
+            "(LOOM_EARLIEST_RECORDED_AT); check the device clock",
+        )
 
     def _failed(
         self, family: Family, event: DeviceEvent, error: Exception

@@ -13,6 +13,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from ingest_api import keys
+from loom_core.contracts.envelope import is_partition_key
 
 CHANNEL = "loom_device_keys"  # NOTIFY channel of the migration's trigger
 LOOKUP = "SELECT device_id FROM devices WHERE key_hash = %s AND revoked_at IS NULL"
@@ -67,8 +68,14 @@ def add(
     if not name.strip():
         msg = "a device needs a name, e.g. `loom devices add alice-phone`"
         raise RegistryError(msg)
-    key = keys.new_key()
     wanted = device_id or keys.new_device_id(name)
+    if not is_partition_key(wanted):
+        msg = (
+            f"device id {wanted!r} holds '...', which cannot name the device's "
+            "partitions (its data would never be enriched); choose another with --id"
+        )
+        raise RegistryError(msg)
+    key = keys.new_key()
     try:
         with conn.transaction(), conn.cursor(row_factory=class_row(Device)) as cur:
             cur.execute(

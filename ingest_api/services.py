@@ -22,7 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.requests import HTTPConnection, Request
 
-from ingest_api.auth import KeyStore, authenticate
+from ingest_api.auth import FailedAuthLimit, KeyStore, authenticate
 from ingest_api.observability import Metrics, tracer_from
 from ingest_api.pairing import CameraPairing
 from ingest_api.producer import EventProducer
@@ -45,6 +45,7 @@ class Services:
     publisher: Publisher
     redis: Redis
     keys: KeyStore
+    auth_failures: FailedAuthLimit
     pairing: CameraPairing
     uploads: UploadStore
 
@@ -78,9 +79,14 @@ async def running(
         tracer,
         max_message_bytes=settings.kafka_max_message_bytes,
         retry_after_s=settings.retry_after_seconds,
+        earliest_recorded_at=settings.earliest_recorded_at,
     )
     redis = redis_client(settings.redis_url)
-    keys = KeyStore(settings.database_url, settings.api_key_cache_seconds)
+    keys = KeyStore(
+        settings.database_url,
+        settings.api_key_cache_seconds,
+        settings.api_key_negative_cache_seconds,
+    )
     services = Services(
         settings=settings,
         metrics=metrics,
@@ -89,6 +95,7 @@ async def running(
         publisher=publisher,
         redis=redis,
         keys=keys,
+        auth_failures=FailedAuthLimit(settings.auth_failures_per_minute),
         pairing=CameraPairing(
             redis,
             publisher,

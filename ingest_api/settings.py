@@ -6,9 +6,11 @@ Every field is read from a ``LOOM_*`` environment variable (``LOOM_MAX_BODY_BYTE
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, IPvAnyNetwork, model_validator
 
 from loom_core.settings import LoomSettings
 
@@ -71,17 +73,63 @@ class IngestSettings(LoomSettings):
     uploads_dir: Path | None = Field(
         default=None, description="Bytes of uploads in progress; default <home>/uploads"
     )
+    upload_max_decoded_seconds: float = Field(
+        default=6 * 3600,
+        gt=0,
+        description="Longest recording an upload may decode to; longer ones get 413",
+    )
+    upload_max_decode_ratio: float = Field(
+        default=256,
+        gt=0,
+        description="Most decoded PCM bytes per uploaded byte; more gets 413",
+    )
+    upload_decode_timeout_seconds: float = Field(
+        default=600,
+        gt=0,
+        description="Longest time decoding one upload may take; longer gets 413",
+    )
     video_frame_interval_seconds: float = Field(
         default=5.0, gt=0, description="One camera frame per this many video seconds"
     )
     video_frame_max_side: int = Field(
         default=1280, ge=64, description="Sampled video frames are scaled to fit"
     )
+    earliest_recorded_at: AwareDatetime = Field(
+        default=datetime(2000, 1, 1, tzinfo=UTC),
+        description="Events recorded before this are refused with 422 (a device "
+        "clock that was never set)",
+    )
+    metrics_clients: list[IPvAnyNetwork] = Field(
+        default=[IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")],
+        description="Networks whose clients may read /metrics (a JSON list, e.g. "
+        '["10.0.0.0/8"]); others get 404. A reverse proxy must not forward /metrics',
+    )
     api_key_cache_seconds: float = Field(
         default=60.0,
         ge=0,
         description="How long a checked API key is trusted without asking PostgreSQL"
         " (revocations evict it at once through LISTEN/NOTIFY)",
+    )
+    api_key_negative_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long an unknown key is refused without asking PostgreSQL",
+    )
+    auth_failures_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Failed authentications one client address may make per minute;"
+        " past it, 429 with Retry-After",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection whose request headers take longer is closed",
+    )
+    body_idle_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A connection whose request body stalls this long is closed",
     )
     otlp_endpoint: str | None = Field(
         default=None,
@@ -99,6 +147,14 @@ class IngestSettings(LoomSettings):
             )
             raise ValueError(msg)
         return self
+
+    def may_read_metrics(self, host: str) -> bool:
+        """Return True when a client at ``host`` may read ``/metrics``."""
+        try:
+            address = ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.metrics_clients)
 
     @property
     def uploads(self) -> Path:

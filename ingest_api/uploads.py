@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import time
 import uuid
 from datetime import datetime
@@ -30,6 +31,7 @@ from ingest_api.settings import IngestSettings
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 60.0
+_FILE_ID = re.compile(r"[0-9a-f]{32}")  # what new_id makes
 
 # Move the offset from ARGV[1] to ARGV[2] if it is still ARGV[1]; return the
 # offset now held (ARGV[2] on success), or -1 when the upload expired.
@@ -117,8 +119,10 @@ class UploadStore:
         HTTPException
             404 when there is no such upload for this device.
         """
+        if not _FILE_ID.fullmatch(file_id):  # not one of ours: never a path
+            raise self._not_found(file_id)
         path = self._meta_path(file_id)
-        if not file_id.isalnum() or not path.exists():
+        if not path.exists():
             raise self._not_found(file_id)
         meta = UploadMeta.model_validate_json(path.read_text())
         if meta.device_id != device_id:
@@ -237,7 +241,8 @@ class UploadStore:
     def _not_found(file_id: str) -> HTTPException:
         return HTTPException(
             status.HTTP_404_NOT_FOUND,
-            f"no upload {file_id!r} for this device; start one with POST /v1/uploads",
+            f"no upload {file_id[:64]!r} for this device; start one with POST "
+            "/v1/uploads",
         )
 
     def _expired(self, file_id: str) -> HTTPException:

@@ -26,6 +26,7 @@ def api(host: str, port: int, workers: int, log_level: str) -> None:
     """
     import uvicorn  # noqa: PLC0415 - the CLI loads the server only when asked
 
+    from ingest_api.server import UVICORN_OPTIONS  # noqa: PLC0415
     from loom_core import migrations  # noqa: PLC0415
     from loom_core.settings import LoomSettings  # noqa: PLC0415
 
@@ -51,4 +52,5 @@ def api(host: str, port: int, workers: int, log_level: str) -> None:
         port=port,
         workers=workers,
         log_level=log_level,
+        **UVICORN_OPTIONS,
     )

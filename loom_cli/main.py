@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "stack": "loom_cli.stack.cli:stack",
     "lint": "loom_cli.lint:lint",
     "import": "loom_cli.history.cli:import_history",
+    "export": "loom_cli.history.cli:export_history",
     "sql": "loom_cli.analytics.cli:sql",
     "db": "loom_cli.db:db",
     "serve": "loom_cli.serve:serve",

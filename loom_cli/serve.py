@@ -48,9 +48,8 @@ def dagster_database_url(settings: LoomSettings) -> str:
     ``LOOM_DAGSTER_DATABASE_URL`` when set, else the ``dagster`` database beside
     ``loom`` on the same server (``loom stack up`` creates both).
     """
-    explicit = os.environ.get("LOOM_DAGSTER_DATABASE_URL")
-    if explicit:
-        return explicit
+    if settings.dagster_database_url:
+        return settings.dagster_database_url
     parts = urlsplit(settings.database_url)
     return urlunsplit(parts._replace(path="/dagster"))
 
@@ -138,10 +137,14 @@ def children(
     ``ports`` are the API's, the UI's and the code server's; the webserver and
     the daemon start once the code server has loaded the definitions.
     """
+    from ingest_api.server import PROTOCOL, TIMEOUT_KEEP_ALIVE_S  # noqa: PLC0415
+
     api_port, ui_port, code_port = ports
     python = sys.executable
     workspace = str(dagster_home / "workspace.yaml")
     api = ["--factory", api_app, "--host", host, "--port", str(api_port)]
+    api += ["--http", PROTOCOL, "--timeout-keep-alive", str(TIMEOUT_KEEP_ALIVE_S)]
+    api += ["--no-server-header"]
     code = ["-m", LOCATION, "--location-name", LOCATION, "-d", str(REPO_ROOT)]
     code += ["-h", CODE_HOST, "-p", str(code_port)]
     ui = ["-h", host, "-p", str(ui_port), "-w", workspace]

@@ -28,11 +28,30 @@ class LoomSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LOOM_", extra="ignore")
 
-    kafka_bootstrap: str = "127.0.0.1:19092"
-    database_url: str = "postgresql://loom:loom@127.0.0.1:15433/loom"
-    redis_url: str = "redis://127.0.0.1:16379/0"
-    trino_url: str = "http://127.0.0.1:18080"
-    home: Path = Field(default_factory=_default_home)
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:19092",
+        description="Kafka bootstrap servers, host:port[,...]",
+    )
+    database_url: str = Field(
+        default="postgresql://loom:loom@127.0.0.1:15433/loom",
+        description="PostgreSQL/TimescaleDB of the hypertables, API keys and devices",
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:16379/0",
+        description="Redis (or Valkey): camera pairs and resumable uploads",
+    )
+    trino_url: str = Field(
+        default="http://127.0.0.1:18080", description="Trino coordinator (analysts)"
+    )
+    dagster_database_url: str | None = Field(
+        default=None,
+        description="Dagster's own database for `loom serve`; default: database"
+        " `dagster` beside LOOM_DATABASE_URL",
+    )
+    home: Path = Field(
+        default_factory=_default_home,
+        description="Local state: stack data, logs; default <repo>/.loom or ~/.loom",
+    )
     cache_dir: Path | None = Field(
         default=None, description="Downloads and builds; default <home>/cache"
     )
@@ -61,6 +80,41 @@ class LoomSettings(BaseSettings):
     def trino_port(self) -> int:
         """Port of the Trino coordinator."""
         return urlsplit(self.trino_url).port or 8080
+
+
+class TelemetrySettings(BaseSettings):
+    """Where a process sends its traces (``LOOM_OTLP_ENDPOINT``, ``LOOM_SERVICE_NAME``).
+
+    The same two variables as the ingest API's :class:`IngestSettings` fields, so one
+    value in a chart or shell configures every process.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LOOM_", extra="ignore")
+
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces;"
+        " tracing is off when unset",
+    )
+    service_name: str | None = Field(
+        default=None, description="OTel service.name; default: the process's own name"
+    )
+
+
+def env_name(model: type[BaseSettings], field: str) -> str:
+    """Return the environment variable that sets ``field`` of a settings ``model``.
+
+    The first validation alias when the field has one, else the model's prefix and
+    the field's name in capitals (``LOOM_DATABASE_URL``): code that needs a variable
+    by name (a Dagster ``EnvVar``, a chart test) takes it from the model.
+    """
+    info = model.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, str):
+        return alias
+    if alias is not None:
+        return str(alias.choices[0])
+    return f"{model.model_config.get('env_prefix', '')}{field}".upper()
 
 
 @cache

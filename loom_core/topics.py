@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 TOPIC_NAME = re.compile(r"^[a-z]+(\.[a-z0-9_]+)+$")
+# Poison messages wait for a person: a month.
+DEAD_LETTER_RETENTION_HOURS = 720
 
 
 class Stage(StrEnum):
@@ -38,6 +40,8 @@ class Topic:
         Partition count used when Loom creates the topic.
     compression
         Producer compression codec (``lz4`` for high-volume topics).
+    retention_hours
+        How long the broker keeps messages: landing must catch up within it.
     """
 
     name: str
@@ -45,6 +49,7 @@ class Topic:
     description: str
     partitions: int = 3
     compression: str = "lz4"
+    retention_hours: int = 168
 
     def __post_init__(self) -> None:
         if not TOPIC_NAME.fullmatch(self.name):
@@ -53,6 +58,13 @@ class Topic:
 
     def __str__(self) -> str:
         return self.name
+
+    def configs(self) -> dict[str, str]:
+        """Return the topic-level broker configs Loom creates the topic with."""
+        return {
+            "compression.type": self.compression,
+            "retention.ms": str(self.retention_hours * 3_600_000),
+        }
 
 
 def _raw(name: str, description: str) -> Topic:
@@ -63,7 +75,11 @@ def _dead_letter(raw: Topic) -> Topic:
     """Return the dead-letter topic beside ``raw``: same hierarchy, stage ``dead_letter``."""
     name = raw.name.rsplit(".", 1)[0] + ".dead_letter"
     return Topic(
-        name, Stage.DEAD_LETTER, f"Poison messages from {raw.name}", partitions=1
+        name,
+        Stage.DEAD_LETTER,
+        f"Poison messages from {raw.name}",
+        partitions=1,
+        retention_hours=DEAD_LETTER_RETENTION_HOURS,
     )
 
 
@@ -111,6 +127,7 @@ DEAD_LETTER_TOPICS[IMAGE_CAPTIONS.name] = Topic(
     Stage.DEAD_LETTER,
     "Frames and screenshots the captions asset could not decode, with the reason",
     partitions=1,
+    retention_hours=DEAD_LETTER_RETENTION_HOURS,
 )
 
 ENRICHED_TOPICS: tuple[Topic, ...] = (

@@ -1,8 +1,8 @@
 """The Dagster code location: every domain's definitions and the shared resources.
 
 Each domain exposes one ``dg.Definitions`` named ``defs``; this module merges them
-(add a domain with one line below) and binds the servers from ``LOOM_*``
-variables. Dagster allows one ``Definitions`` object at module scope: ``defs``,
+(add a domain with one line below) and binds the servers from the ``LOOM_*``
+variables of :class:`~loom_core.settings.LoomSettings`. Dagster allows one ``Definitions`` object at module scope: ``defs``,
 hence the module imports.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from loom_core.settings import LoomSettings, env_name
 from loom_dagster.assets import enrichment_defs
 from loom_dagster.landing import definitions as landing
 from loom_dagster.resources import KafkaResource, TimescaleResource
@@ -17,8 +18,13 @@ from loom_dagster.resources import KafkaResource, TimescaleResource
 defs = dg.Definitions.merge(
     dg.Definitions(
         resources={
-            "timescale": TimescaleResource(database_url=dg.EnvVar("LOOM_DATABASE_URL")),
-            "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("LOOM_KAFKA_BOOTSTRAP")),
+            # Read when a run starts, from the variables LoomSettings defines.
+            "timescale": TimescaleResource(
+                database_url=dg.EnvVar(env_name(LoomSettings, "database_url"))
+            ),
+            "kafka": KafkaResource(
+                bootstrap_servers=dg.EnvVar(env_name(LoomSettings, "kafka_bootstrap"))
+            ),
         }
     ),
     landing.defs,  # raw topics -> raw hypertables: sensors, assets, retention

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
+
+from loom_dagster.landing.settings import get_landing_settings
 
 # Devices become partitions the first time a landing run sees them.
 DEVICES = dg.DynamicPartitionsDefinition(name="devices")
 
 # Imported history can be old; the first day is configurable.
 DAYS = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("LOOM_PARTITIONS_START", "2020-01-01"),
+    start_date=get_landing_settings().partitions_start,
     timezone="UTC",
     end_offset=1,  # today is a partition too: data arrives all day
 )

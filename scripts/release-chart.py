@@ -46,16 +46,17 @@ def release(root: Path, service: str, version: str, digest: str) -> None:
         sys.exit(f"release-chart: {meta} has no semantic version line")
     replace_once(meta, r"^version: \S+$", f"version: {bump_patch(current.group(1))}")
     replace_once(meta, r"^appVersion: .*$", f'appVersion: "{version}"')
-    # The image's digest: the first `digest:` under the top-level `image:` block.
+    # The image's digest: the first `digest:` under the top-level `image:` block
+    # (empty before the first release).
     replace_once(
         chart / "values.yaml",
-        r"^(image:\n(?:  .*\n|\s*#.*\n)*?  digest: )sha256:[a-f0-9]{64}$",
+        r'^(image:\n(?:  .*\n|\s*#.*\n)*?  digest: )(?:sha256:[a-f0-9]{64}|"")$',
         rf"\g<1>{digest}",
     )
     if service == "loom-dagster":
         replace_once(
             root / "deploy" / "flux" / "base" / "values" / "dagster.yaml",
-            r'^(    tag: )"[^"@]*@sha256:[a-f0-9]{64}"$',
+            r'^(    tag: )"(?:[^"@]*@sha256:[a-f0-9]{64})?"$',
             rf'\g<1>"{version}@{digest}"',
             count=2,
         )

@@ -3,29 +3,72 @@
 Integration tests (``tests/integration``) talk to the real local stack that
 ``loom stack up`` runs; the session fixture ``stack`` brings it up if needed and
 applies the migrations. Tests that stop or kill a server use ``private_stack``,
-a disposable second stack on free ports, so the shared one stays up.
+a disposable second stack on free ports, so the shared one stays up. With
+``LOOM_TEST_SERVERS=testcontainers`` the same servers run in containers instead
+(:mod:`tests.containers`, machines with Docker).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from loom_cli.stack.stack import Stack
 from loom_core import migrations
-from loom_core.settings import LoomSettings
+from loom_core.settings import LoomSettings, get_settings
+
+from . import containers
+
+_containers = ExitStack()
+LOCAL_STACK_ONLY = "tests the local stack itself; LOOM_TEST_SERVERS=testcontainers"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the containers first when asked, so every test reads their addresses."""
+    if containers.wanted():
+        try:
+            os.environ.update(_containers.enter_context(containers.servers()))
+        except Exception as exc:  # docker's errors name no fix
+            msg = (
+                f"{containers.SETTING}=testcontainers needs a running Docker engine "
+                f"({type(exc).__name__}: {exc}); unset it to use `loom stack`"
+            )
+            raise pytest.UsageError(msg) from exc
+        get_settings.cache_clear()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the containers."""
+    _containers.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark everything under tests/integration as ``integration``."""
+    """Mark tests/integration as ``integration``, tests/cluster as ``cluster`` too.
+
+    With containers, the tests of the local stack itself are skipped.
+    """
+    with_containers = containers.wanted()
+    tests = Path(__file__).parent
     for item in items:
-        if "integration" in Path(str(item.fspath)).parts:
+        # Relative to tests/: a checkout may itself sit in a folder called "cluster".
+        path = Path(str(item.fspath))
+        parts = path.relative_to(tests).parts if path.is_relative_to(tests) else ()
+        if "integration" in parts or "cluster" in parts:
             item.add_marker(pytest.mark.integration)
+        local_only = Path(str(item.fspath)).name.startswith("test_stack_") or (
+            "private_stack" in getattr(item, "fixturenames", ())
+        )
+        if with_containers and local_only:
+            item.add_marker(pytest.mark.skip(reason=LOCAL_STACK_ONLY))
+        if "cluster" in parts:
+            item.add_marker(pytest.mark.cluster)
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +79,10 @@ def settings() -> LoomSettings:
 
 @pytest.fixture(scope="session")
 def stack(settings: LoomSettings) -> Stack:
-    """The shared local stack, up and migrated."""
+    """The shared local stack (or the containers), up and migrated."""
     the_stack = Stack(settings)
-    the_stack.up()
+    if not containers.wanted():
+        the_stack.up()
     migrations.apply(settings.database_url)
     return the_stack
 

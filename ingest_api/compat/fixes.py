@@ -13,6 +13,11 @@ from ingest_api.errors import field_errors, invalid
 from loom_core.contracts import GpsFix
 from loom_core.contracts.ids import derived_event_id
 
+MAX_POINTS = 10_000
+"""Most points one app request may carry."""
+MAX_SPEED_MPS = 1_000.0
+"""Fastest speed an app may report (about Mach 3)."""
+
 
 class AppMessage(BaseModel):
     """Base of the apps' wire formats: apps send many fields Loom does not keep."""
@@ -52,8 +57,9 @@ def to_fixes(
 ) -> list[GpsFix]:
     """Return the contract events of ``points``.
 
-    The id of a point is derived from device, time and app, so a point the app
-    replays (same device and time) lands once downstream.
+    The id of a point is derived from device, time, app and position, so a point
+    the app replays lands once downstream, and so does the same point imported
+    later from a history file (``loom import`` derives it with the same function).
 
     Raises
     ------
@@ -62,10 +68,28 @@ def to_fixes(
     """
     fixes, errors = [], []
     for point in points:
+        speed = point.fields.get("speed_mps")
+        if speed is not None and speed > MAX_SPEED_MPS:
+            theirs = point.names.get("speed_mps", "speed_mps")
+            path = theirs if isinstance(theirs, tuple) else (theirs,)
+            errors.append(
+                {
+                    "loc": [*point.loc, *path],
+                    "msg": f"is faster than {MAX_SPEED_MPS:g} m/s (the limit)",
+                    "type": "less_than_equal",
+                }
+            )
+            continue
         try:
             fixes.append(
                 GpsFix(
-                    event_id=derived_event_id(device_id, point.recorded_at, source),
+                    event_id=derived_event_id(
+                        device_id,
+                        point.recorded_at,
+                        source,
+                        latitude=point.fields["latitude"],
+                        longitude=point.fields["longitude"],
+                    ),
                     device_id=device_id,
                     recorded_at=point.recorded_at,
                     received_at=received_at,

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from ingest_api.compat.fixes import AppMessage, Point, parse
+from ingest_api.compat.fixes import MAX_POINTS, AppMessage, Point, parse
 from ingest_api.compat.units import (
     Fraction,
     Knots,
@@ -115,7 +115,7 @@ class TraccarBatch(AppMessage):
     """The JSON form with a list of locations (sent after being offline)."""
 
     device_id: str | None = None
-    location: list[TraccarLocation]
+    location: list[TraccarLocation] = Field(max_length=MAX_POINTS)
 
 
 def is_traccar_json(body: object) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ingest_api.compat.fixes import AppMessage, Point, parse
+from ingest_api.compat.fixes import MAX_POINTS, AppMessage, Point, parse
 from ingest_api.compat.units import Fraction, Known, Number, OptionalNumber, Speed, Time
 
 SOURCE = "overland"
@@ -32,7 +32,7 @@ NAMES: dict[str, str | tuple[str | int, ...]] = {
 class OverlandBatch(AppMessage):
     """The request body; features are parsed one by one."""
 
-    locations: list[dict[str, Any]] = Field(max_length=10_000)
+    locations: list[dict[str, Any]] = Field(max_length=MAX_POINTS)
 
 
 class OverlandGeometry(AppMessage):

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ingest_api.compat.fixes import AppMessage, Point, parse
+from ingest_api.compat.fixes import MAX_POINTS, AppMessage, Point, parse
 from ingest_api.compat.units import Kmh, Known, Number, OptionalNumber, Percent, Time
 from ingest_api.errors import one_invalid
 
@@ -52,6 +52,10 @@ def points(body: object) -> list[Point]:
         For a malformed location, or an encrypted payload (which Loom cannot read).
     """
     messages = body if isinstance(body, list) else [body]
+    if len(messages) > MAX_POINTS:
+        raise one_invalid(
+            ["body"], f"more than {MAX_POINTS} messages in one request (the limit)"
+        )
     found = []
     for index, message in enumerate(messages):
         loc = ("body", index) if isinstance(body, list) else ("body",)

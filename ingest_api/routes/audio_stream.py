@@ -22,8 +22,6 @@ Protocol (also in docs/ingest-api.md):
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -36,6 +34,7 @@ from starlette.websockets import WebSocketDisconnect
 from ingest_api.audio import Chunker, ChunkSequence, chunk_bytes
 from ingest_api.auth import authenticate
 from ingest_api.errors import field_errors
+from ingest_api.json_body import JsonLimitError, parse_json
 from ingest_api.services import Services
 from loom_core.contracts import FAMILIES, utc_now
 from loom_core.contracts.envelope import RecordedAt
@@ -45,6 +44,7 @@ AUDIO = FAMILIES["audio"]
 WS_INVALID_DATA = 1007
 WS_POLICY = 1008
 WS_TRY_AGAIN_LATER = 1013
+MAX_TEXT_FRAME = 16 * 1024 * 1024  # uvicorn's largest WebSocket message
 
 
 class StreamParams(BaseModel):
@@ -80,8 +80,8 @@ async def _refuse(websocket: WebSocket, code: int, detail: Any) -> None:
 def _decode_text(text: str) -> bytes | None:
     """Return the audio of a text frame, or ``None`` for ``{"type": "end"}``."""
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError as exc:
+        message = parse_json(text, MAX_TEXT_FRAME)
+    except JsonLimitError as exc:
         raise StreamError(WS_INVALID_DATA, f"text frames are JSON: {exc}") from None
     if not isinstance(message, dict):
         raise StreamError(WS_INVALID_DATA, "text frames are JSON objects")
@@ -89,7 +89,7 @@ def _decode_text(text: str) -> bytes | None:
         return None
     try:
         return base64.b64decode(message["data"], validate=True)
-    except (KeyError, TypeError, binascii.Error):
+    except (KeyError, TypeError, ValueError):  # binascii.Error, non-ASCII text
         detail = 'a text frame is {"data": "<base64 PCM16>"} or {"type": "end"}'
         raise StreamError(WS_INVALID_DATA, detail) from None
 
@@ -202,6 +202,11 @@ async def stream_audio(websocket: WebSocket) -> None:
         return
     except ValidationError as exc:
         await _refuse(websocket, 422, field_errors(exc, ("query",)))
+        return
+    publisher = services.publisher
+    if params.recorded_at and params.recorded_at < publisher.earliest_recorded_at:
+        too_early = publisher.too_early(("query", "recorded_at"))
+        await _refuse(websocket, 422, too_early.errors())  # type: ignore[attr-defined]
         return
     await websocket.accept()
     services.metrics.audio_streams.inc()

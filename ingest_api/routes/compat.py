@@ -16,8 +16,8 @@ from fastapi import APIRouter, HTTPException, Request, status
 from ingest_api.compat import gpslogger, osmand, overland, owntracks
 from ingest_api.compat.fixes import Point, to_fixes
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
+from ingest_api.json_body import read_json
 from ingest_api.publish import Accepted
-from ingest_api.routes.bodies import json_body
 from ingest_api.routes.direct import DirectRoute, FastJSONResponse
 from ingest_api.services import Services, caller
 from loom_core.contracts import FAMILIES, utc_now
@@ -35,7 +35,7 @@ async def _params(request: Request) -> tuple[dict[str, Any], tuple[str, ...]]:
         return params, ("query",)
     content_type = request.headers.get("content-type", "")
     if "json" in content_type or body.lstrip().startswith(b"{"):
-        data = await json_body(request)
+        data = await read_json(request)
         if not isinstance(data, dict):
             raise one_invalid(["body"], "the JSON body must be an object")
         return {**params, **data}, ("body",)
@@ -94,7 +94,7 @@ async def post_owntracks(request: Request) -> FastJSONResponse:
     Set the app's user name to the device id and its password to the API key.
     """
     services, device_id = await caller(request)
-    points = owntracks.points(await json_body(request))
+    points = owntracks.points(await read_json(request))
     named = (
         None
         if request.headers.get("authorization", "").lower().startswith("basic")
@@ -110,7 +110,7 @@ async def post_owntracks(request: Request) -> FastJSONResponse:
 async def post_overland(request: Request) -> FastJSONResponse:
     """Take a batch of Overland locations; answer ``{"result": "ok"}``."""
     services, device_id = await caller(request)
-    points = overland.points(await json_body(request))
+    points = overland.points(await read_json(request))
     return FastJSONResponse(
         _summary(await _publish(services, device_id, overland.SOURCE, points))
     )

@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic_core import to_json
 
+from ingest_api.json_body import BoundedJsonRoute
 
-class DirectRoute(APIRoute):
+
+class DirectRoute(BoundedJsonRoute):
     """An ``APIRoute`` that calls an endpoint taking only the ``Request`` directly.
 
     FastAPI's request handler solves the endpoint's dependencies and checks its
@@ -21,7 +22,8 @@ class DirectRoute(APIRoute):
     POST's CPU in bench/ingest_throughput.py. The hot routes read their bodies,
     authenticate (``services.caller``) and answer themselves, so they skip it.
     The OpenAPI schema is generated as for any route; an endpoint with other
-    parameters or dependencies is handled by FastAPI as usual.
+    parameters or dependencies is handled by FastAPI as usual (its JSON body
+    parsed by the bounded parser).
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

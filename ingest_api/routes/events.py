@@ -8,7 +8,6 @@ the hot path, measured in bench/ingest_throughput.py.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +26,7 @@ from ingest_api.inputs import (
     parse_batch,
     parse_event,
 )
+from ingest_api.json_body import JsonLimitError
 from ingest_api.publish import Accepted
 from ingest_api.routes.bodies import json_request
 from ingest_api.routes.direct import DirectRoute, FastJSONResponse
@@ -193,8 +193,8 @@ async def post_batch(request: Request) -> FastJSONResponse:
         parsed = parse_batch(body, device_id, utc_now())
     except ValidationError as exc:
         raise RequestValidationError(field_errors(exc)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise one_invalid(["body"], f"the body is not valid JSON: {exc}") from None
+    except JsonLimitError as exc:
+        raise one_invalid(["body"], str(exc)) from None
     results, ready = _ready(parsed)
     outcomes = await services.publisher.publish_many([(f, e) for _, f, e in ready])
     for (index, _, _), outcome in zip(ready, outcomes):

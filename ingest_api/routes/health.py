@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
@@ -81,11 +81,19 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         200: {
             "description": "The Prometheus text format",
             "content": {"text/plain": {"schema": {"type": "string"}}},
-        }
+        },
+        404: {"description": "The client's address is not in LOOM_METRICS_CLIENTS"},
     },
 )
-async def metrics(services: ServicesDep) -> Response:
-    """Expose the app's metrics in the Prometheus text format."""
+async def metrics(request: Request, services: ServicesDep) -> Response:
+    """Expose the app's metrics in the Prometheus text format.
+
+    Only to the addresses of ``LOOM_METRICS_CLIENTS`` (loopback by default);
+    others get 404.
+    """
+    client = request.client.host if request.client else ""
+    if not services.settings.may_read_metrics(client):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
     return Response(
         generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST
     )

@@ -17,20 +17,22 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest_api import media
 from ingest_api.audio import Chunker, ChunkSequence, chunk_bytes
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
+from ingest_api.json_body import BoundedJsonRoute
 from ingest_api.publish import Accepted
 from ingest_api.services import DeviceId, Services, ServicesDep
+from ingest_api.settings import IngestSettings
 from ingest_api.uploads import UploadMeta, UploadStore
 from loom_core.contracts import FAMILIES, CameraFrame, FrameImage, utc_now
 from loom_core.contracts.envelope import DeviceId as DeviceIdField
 from loom_core.contracts.envelope import RecordedAt
 from loom_core.contracts.ids import frame_id
 
-router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
+router = APIRouter(prefix="/v1/uploads", tags=["uploads"], route_class=BoundedJsonRoute)
 AUDIO, CAMERA = FAMILIES["audio"], FAMILIES["camera"]
 IN_FLIGHT = 8  # chunks produced together while completing an upload
 T = TypeVar("T")
@@ -43,6 +45,8 @@ EXPIRED = {
 
 class NewUpload(BaseModel):
     """What is about to be uploaded."""
+
+    model_config = ConfigDict(extra="forbid")
 
     content_type: str = Field(
         description="audio/* or video/* (decoded with FFmpeg), or audio/pcm for raw "
@@ -70,6 +74,8 @@ class NewUpload(BaseModel):
 
 class Completion(BaseModel):
     """Optional facts given at completion."""
+
+    model_config = ConfigDict(extra="forbid")
 
     recorded_at: RecordedAt | None = None
 
@@ -104,7 +110,7 @@ def _state(store: UploadStore, meta: UploadMeta, offset: int) -> dict[str, Any]:
         **AUTH,
         **INVALID,
         **UNAVAILABLE,
-        415: {"description": "Not audio/video"},
+        415: {"description": "Not a supported audio/video type"},
     },
     summary="Start a resumable upload",
 )
@@ -120,9 +126,12 @@ async def create_upload(
     if not media.supported(upload.content_type):
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"cannot ingest {upload.content_type!r}: uploads are audio/* or video/* "
-            "(or audio/pcm with sample_rate)",
+            f"cannot ingest {upload.content_type!r}; uploads are one of "
+            f"{', '.join(sorted(media.DEMUXERS))} (or audio/pcm with sample_rate)",
         )
+    publisher = services.publisher
+    if upload.recorded_at and upload.recorded_at < publisher.earliest_recorded_at:
+        raise publisher.too_early()
     store = services.uploads
     if upload.size is not None and upload.size > store.max_bytes:
         raise HTTPException(
@@ -219,6 +228,8 @@ async def put_chunk(
         **EXPIRED,
         **UNAVAILABLE,
         409: {"description": "The upload is not complete yet (expected_offset)"},
+        413: {"description": "Decoding would pass a bound (duration, size, time)"},
+        415: {"description": "The bytes are not of the declared content type"},
         422: {"description": "The recording cannot be decoded, or has no start time"},
     },
     summary="Finish an upload and produce its events",
@@ -250,6 +261,15 @@ async def complete_upload(
     return JSONResponse({"file_id": file_id, **(meta.result or {})})
 
 
+def decode_limits(settings: IngestSettings) -> media.DecodeLimits:
+    """Return what decoding one upload may cost, from the settings."""
+    return media.DecodeLimits(
+        settings.upload_max_decoded_seconds,
+        settings.upload_max_decode_ratio,
+        settings.upload_decode_timeout_seconds,
+    )
+
+
 async def _next(iterator: Iterator[T]) -> T | object:
     """Advance a (blocking) decoder in a worker thread."""
     return await asyncio.to_thread(next, iterator, _DONE)
@@ -259,12 +279,21 @@ async def _produce_upload(
     services: Services, meta: UploadMeta, recorded_at: datetime | None
 ) -> dict[str, Any]:
     path = services.uploads.data_path(meta.file_id)
+    limits = decode_limits(services.settings)
     try:
         if media.is_raw_pcm(meta.content_type):
             probe = media.Probe(meta.sample_rate, has_video=False, created_at=None)
         else:
-            probe = await asyncio.to_thread(media.probe, path)
-        started = recorded_at or meta.recorded_at or probe.created_at
+            probe = await asyncio.to_thread(
+                media.probe, path, meta.content_type, limits
+            )
+        earliest = services.publisher.earliest_recorded_at
+        if recorded_at and recorded_at < earliest:
+            raise services.publisher.too_early()
+        created = probe.created_at
+        if created and created < earliest:  # e.g. QuickTime's 1904 "unset"
+            created = None
+        started = recorded_at or meta.recorded_at or created
         if started is None:
             raise one_invalid(
                 ["body", "recorded_at"],
@@ -275,7 +304,9 @@ async def _produce_upload(
             pcm = (
                 media.raw_pcm(path)
                 if media.is_raw_pcm(meta.content_type)
-                else media.decoded_pcm(path, probe.sample_rate)
+                else media.decoded_pcm(
+                    path, meta.content_type, probe.sample_rate, limits
+                )
             )
             chunks = await _produce_audio(
                 services, meta, probe.sample_rate, started, pcm
@@ -283,6 +314,10 @@ async def _produce_upload(
         frames = 0
         if probe.has_video:
             frames = await _produce_frames(services, meta, started, path)
+    except media.WrongFormatError as exc:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
+    except media.TooCostlyError as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from None
     except media.MediaError as exc:
         raise one_invalid(["body"], str(exc)) from None
     return {
@@ -338,7 +373,11 @@ async def _produce_frames(
 ) -> int:
     settings = services.settings
     frames = media.video_frames(
-        path, settings.video_frame_interval_seconds, settings.video_frame_max_side
+        path,
+        meta.content_type,
+        settings.video_frame_interval_seconds,
+        settings.video_frame_max_side,
+        decode_limits(settings),
     )
     pending: list[tuple[Any, Any]] = []
     count = 0

@@ -134,7 +134,14 @@ def execute(
             ticker.start()
         cursor.execute(bound.text)
         rows = cursor.fetchall()
-    except (DatabaseError, HttpError, requests.RequestException) as exc:
+    # TrinoQueryError too: Trino's INTERNAL_ERROR and INSUFFICIENT_RESOURCES kinds
+    # (no worker left, a worker gone mid-query) are neither user nor external errors.
+    except (
+        TrinoQueryError,
+        DatabaseError,
+        HttpError,
+        requests.RequestException,
+    ) as exc:
         raise SqlError(describe_error(exc, bound, where, trino_url)) from None
     except KeyboardInterrupt:
         _cancel(cursor)  # Ctrl-C stops the query in Trino too, not only here

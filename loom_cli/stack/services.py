@@ -12,6 +12,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import time
 import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -327,6 +328,10 @@ class Kafka(Service):
     name = "kafka"
     startup_timeout = 90.0
     java_version = 17
+    heap = "768m"
+    node_id = 1
+    replication = 1  # the brokers' default replication factor
+    min_isr = 1
 
     @property
     def port(self) -> int:  # noqa: D102
@@ -336,6 +341,35 @@ class Kafka(Service):
     def controller_port(self) -> int:
         """The KRaft controller listener, next to the broker port."""
         return self.port + 1
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """``process.roles``: what the node is."""
+        return ("broker", "controller")
+
+    @property
+    def listeners(self) -> list[str]:
+        """The node's listeners, the one it advertises first."""
+        broker = f"PLAINTEXT://127.0.0.1:{self.port}"
+        controller = f"CONTROLLER://127.0.0.1:{self.controller_port}"
+        return [
+            *([broker] if "broker" in self.roles else []),
+            *([controller] if "controller" in self.roles else []),
+        ]
+
+    @property
+    def voters(self) -> str:
+        """``controller.quorum.voters``: every controller as ``id@host:port``."""
+        return f"{self.node_id}@127.0.0.1:{self.controller_port}"
+
+    @property
+    def brokers(self) -> int:
+        """How many brokers must be registered before the node counts as ready."""
+        return 1
+
+    def cluster_id(self) -> str:
+        """Return the id to format the storage with (random: one node, one cluster)."""
+        return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
 
     @property
     def config(self) -> Path:
@@ -354,12 +388,19 @@ class Kafka(Service):
         template = (LOCAL_DEPLOY / "kafka" / "server.properties").read_text()
         self.config.write_text(
             template.format(
-                port=self.port, controller_port=self.controller_port, data=data
+                roles=",".join(self.roles),
+                node_id=self.node_id,
+                voters=self.voters,
+                listeners=",".join(self.listeners),
+                advertised_listeners=self.listeners[0],
+                data=data,
+                replication=self.replication,
+                min_isr=self.min_isr,
             )
         )
         if not (data / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=")
-            self.report("formatting Kafka storage (KRaft)")
+            cluster_id = self.cluster_id()
+            self.report(f"{self.name}: formatting Kafka storage (KRaft)")
             provision.run(
                 [
                     *self._java(),
@@ -367,7 +408,7 @@ class Kafka(Service):
                     "format",
                     # One argument: a random id may start with '-' (1 in 64), which
                     # the tool's parser would take for an option.
-                    f"--cluster-id={cluster_id.decode()}",
+                    f"--cluster-id={cluster_id}",
                     "-c",
                     str(self.config),
                 ],
@@ -380,7 +421,7 @@ class Kafka(Service):
         return [
             str(self.java / "bin" / "java"),
             "-Xms256m",
-            "-Xmx768m",
+            f"-Xmx{self.heap}",
             f"-Dlog4j2.configurationFile={log_config}",
             "-cp",
             os.pathsep.join(map(str, self.classpath)),
@@ -389,7 +430,14 @@ class Kafka(Service):
     def argv(self) -> list[str]:  # noqa: D102
         return [*self._java(), "kafka.Kafka", str(self.config)]
 
-    def check(self) -> None:  # noqa: D102
+    def registered(self) -> list[int]:
+        """Return the ids of the brokers registered, as this node's listener says.
+
+        Raises
+        ------
+        RuntimeError
+            When this node does not answer, or is not among them.
+        """
         from confluent_kafka.admin import AdminClient  # noqa: PLC0415
 
         if not port_in_use(self.port):
@@ -397,20 +445,128 @@ class Kafka(Service):
             raise RuntimeError(msg)
         admin = AdminClient(
             {
-                "bootstrap.servers": self.settings.kafka_bootstrap,
+                "bootstrap.servers": f"127.0.0.1:{self.port}",
                 "socket.timeout.ms": 3000,
                 "log_level": 0,
             }
         )
-        brokers = admin.list_topics(timeout=3).brokers
-        if not brokers:
-            msg = "no broker answered"
+        brokers = sorted(admin.list_topics(timeout=3).brokers)
+        if self.node_id not in brokers:
+            msg = f"broker {self.node_id} is not registered (brokers: {brokers})"
+            raise RuntimeError(msg)
+        return brokers
+
+    def check(self) -> None:  # noqa: D102
+        self.registered()
+
+    def ready(self) -> None:  # noqa: D102
+        registered = self.registered()
+        if len(registered) < self.brokers:
+            msg = f"{len(registered)} of {self.brokers} brokers registered"
             raise RuntimeError(msg)
 
     def after_start(self) -> None:  # noqa: D102
         from loom_core.kafka import ensure_topics  # noqa: PLC0415
 
         ensure_topics(self.settings.kafka_bootstrap)
+
+
+class KafkaNode(Kafka):
+    """A node of the cluster's Kafka (``loom stack up --cluster``): broker or controller.
+
+    Brokers and controllers are separate processes, as in production: a broker's
+    death costs the time the controllers take to fence it (``broker.session.
+    timeout.ms``), never a controller election on top.
+
+    Parameters
+    ----------
+    settings
+        The cluster's settings (``kafka_bootstrap`` lists every broker).
+    report
+        Receives one-line progress messages.
+    index
+        Which of the nodes, from 1: broker ``index`` is ``kafka-<index>`` with
+        node id ``index``; controller ``index`` is ``kafka-controller-<index>``
+        with node id ``CONTROLLER_IDS + index``.
+    ports
+        ``(broker, controller)`` ports by index.
+    controller
+        Whether this node is a controller (else a broker).
+    """
+
+    replication = 3
+    min_isr = 2
+    CONTROLLER_IDS = 100
+
+    def __init__(
+        self,
+        settings: LoomSettings,
+        report: provision.Report = provision.quiet,
+        *,
+        index: int,
+        ports: list[tuple[int, int]],
+        controller: bool = False,
+    ) -> None:
+        self.index = index
+        self.ports = ports
+        self.controller = controller
+        self.name = f"kafka-controller-{index}" if controller else f"kafka-{index}"
+        self.node_id = self.CONTROLLER_IDS + index if controller else index
+        super().__init__(settings, report)
+
+    @property
+    def heap(self) -> str:  # type: ignore[override]
+        """The JVM's heap: a controller holds only the cluster's metadata."""
+        return "256m" if self.controller else "512m"
+
+    @property
+    def roles(self) -> tuple[str, ...]:  # noqa: D102
+        return ("controller",) if self.controller else ("broker",)
+
+    @property
+    def port(self) -> int:  # noqa: D102
+        broker, controller = self.ports[self.index - 1]
+        return controller if self.controller else broker
+
+    @property
+    def controller_port(self) -> int:  # noqa: D102
+        return self.ports[self.index - 1][1]
+
+    @property
+    def voters(self) -> str:  # noqa: D102
+        return ",".join(
+            f"{self.CONTROLLER_IDS + i}@127.0.0.1:{controller}"
+            for i, (_, controller) in enumerate(self.ports, start=1)
+        )
+
+    @property
+    def brokers(self) -> int:  # noqa: D102
+        return len(self.ports)
+
+    def cluster_id(self) -> str:
+        """Return the id every node of the cluster is formatted with (kept beside them)."""
+        path = self.settings.home / "kafka-cluster-id"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(super().cluster_id())
+        return path.read_text().strip()
+
+    def check(self) -> None:  # noqa: D102
+        if not self.controller:
+            super().check()
+        elif not port_in_use(self.port):
+            msg = f"nothing listens on 127.0.0.1:{self.port}"
+            raise RuntimeError(msg)
+
+    def ready(self) -> None:  # noqa: D102
+        if self.controller:
+            self.check()
+        else:
+            super().ready()
+
+    def after_start(self) -> None:  # noqa: D102
+        if not self.controller:
+            super().after_start()
 
 
 class Trino(Service):
@@ -420,10 +576,25 @@ class Trino(Service):
     startup_timeout = 180.0
     java_version = 24
     plugins = ("postgresql", "kafka", "geospatial")  # postgresql needs geospatial
+    heap = "2G"
+    memory_per_node = "1GB"
+    config_dir = LOCAL_DEPLOY / "trino"
+    include_coordinator = True  # the coordinator runs splits too (no worker)
 
     @property
     def port(self) -> int:  # noqa: D102
         return self.settings.trino_port
+
+    def template_values(self) -> dict[str, object]:
+        """Return what fills the placeholders of the ``*.properties`` templates."""
+        return {
+            "port": self.port,
+            "data": self.home / "data",
+            "node_id": f"loom-{self.name}",
+            "include_coordinator": str(self.include_coordinator).lower(),
+            "memory_per_node": self.memory_per_node,
+            "discovery": self.settings.trino_url,
+        }
 
     @property
     def etc(self) -> Path:
@@ -442,10 +613,13 @@ class Trino(Service):
         catalog = self.etc / "catalog"
         shutil.rmtree(catalog, ignore_errors=True)
         catalog.mkdir(parents=True)
-        for template in (LOCAL_DEPLOY / "trino").glob("*.properties"):
-            text = template.read_text().format(port=self.port, data=self.home / "data")
-            (self.etc / template.name).write_text(text)
-        shutil.copy(LOCAL_DEPLOY / "trino" / "jvm.config", self.etc / "jvm.config")
+        values = self.template_values()
+        templates = {p.name: p for p in (LOCAL_DEPLOY / "trino").glob("*.properties")}
+        templates |= {p.name: p for p in self.config_dir.glob("*.properties")}
+        for name, template in templates.items():
+            (self.etc / name).write_text(template.read_text().format(**values))
+        jvm = (LOCAL_DEPLOY / "trino" / "jvm.config").read_text()
+        (self.etc / "jvm.config").write_text(jvm.format(heap=self.heap))
         for source in TRINO_CATALOGS.glob("*.properties"):
             shutil.copy(source, catalog / source.name)
         # Replaced as a whole, so a description removed from the checkout is gone too.
@@ -496,6 +670,168 @@ class Trino(Service):
         if info.get("starting", True):
             msg = "still starting"
             raise RuntimeError(msg)
+
+
+class TrinoCoordinator(Trino):
+    """The coordinator of ``loom stack up --cluster``: it plans, workers run splits."""
+
+    heap = "1G"
+    memory_per_node = "512MB"
+    include_coordinator = False
+
+
+class TrinoWorker(Trino):
+    """A Trino worker of ``loom stack up --cluster``, announced to the coordinator.
+
+    Parameters
+    ----------
+    settings
+        The cluster's settings (``trino_url`` is the coordinator).
+    report
+        Receives one-line progress messages.
+    port
+        The worker's HTTP port.
+    """
+
+    name = "trino-worker"
+    heap = "1G"
+    memory_per_node = "512MB"
+    config_dir = LOCAL_DEPLOY / "trino" / "worker"
+
+    def __init__(
+        self,
+        settings: LoomSettings,
+        report: provision.Report = provision.quiet,
+        *,
+        port: int,
+    ) -> None:
+        self.worker_port = port
+        super().__init__(settings, report)
+
+    @property
+    def port(self) -> int:  # noqa: D102
+        return self.worker_port
+
+    @property
+    def node_id(self) -> str:
+        """The id the worker announces (``system.runtime.nodes.node_id``)."""
+        return str(self.template_values()["node_id"])
+
+    def check(self) -> None:  # noqa: D102
+        info = httpx.get(f"http://127.0.0.1:{self.port}/v1/info", timeout=3).json()
+        if info.get("starting", True):
+            msg = "still starting"
+            raise RuntimeError(msg)
+        if not self._active():
+            msg = f"the coordinator at {self.settings.trino_url} does not list it"
+            raise RuntimeError(msg)
+
+    def _active(self) -> bool:
+        """Whether the coordinator counts this worker among its active nodes."""
+        nodes = httpx.get(
+            f"{self.settings.trino_url}/v1/node",
+            headers={"X-Trino-User": "loom"},
+            timeout=3,
+        ).json()
+        return any(f":{self.port}" in node.get("uri", "") for node in nodes)
+
+
+class PostgresReplica(Postgres):
+    """A streaming replica of the stack's PostgreSQL (``loom stack up --cluster``).
+
+    Cloned with ``pg_basebackup`` from the primary's Unix socket on first start; a
+    hot standby that answers read-only queries.
+
+    Parameters
+    ----------
+    settings
+        The cluster's settings.
+    report
+        Receives one-line progress messages.
+    primary
+        The PostgreSQL service it replicates.
+    port
+        The replica's port.
+    """
+
+    name = "postgres-replica"
+
+    def __init__(
+        self,
+        settings: LoomSettings,
+        report: provision.Report = provision.quiet,
+        *,
+        primary: Postgres,
+        port: int,
+    ) -> None:
+        self.primary = primary
+        self.replica_port = port
+        super().__init__(settings, report)
+
+    @property
+    def port(self) -> int:  # noqa: D102
+        return self.replica_port
+
+    def prepare(self) -> None:  # noqa: D102
+        self.home.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            _require_reachable(self.home, self.user)
+        self.socket_dir.mkdir(exist_ok=True)
+        if not (self.data / "PG_VERSION").exists():
+            self._wait_for_primary()
+            shutil.rmtree(self.data, ignore_errors=True)
+            if self.user:
+                _chown_tree(self.home, self.user)
+            self.report(f"{self.name}: cloning the primary (pg_basebackup)")
+            provision.run(
+                [
+                    str(PG_BIN / "pg_basebackup"),
+                    f"--host={self.primary.socket_dir}",
+                    f"--port={self.primary.port}",
+                    "--username=postgres",
+                    f"--pgdata={self.data}",
+                    "--write-recovery-conf",
+                    "--wal-method=stream",
+                    "--checkpoint=fast",
+                ],
+                "pg_basebackup",
+                f"remove {self.data} and retry",
+                user=self.user,
+            )
+        if self.user:
+            _chown_tree(self.home, self.user)
+
+    def _wait_for_primary(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.primary.ready()
+            except Exception as exc:  # noqa: BLE001 - not ready yet, whatever the cause
+                if time.monotonic() > deadline:
+                    msg = f"the primary never became ready to clone: {first_line(exc)}"
+                    raise StackError(msg) from None
+                time.sleep(0.5)
+            else:
+                return
+
+    def ready(self) -> None:  # noqa: D102
+        self.check()
+
+    def check(self) -> None:  # noqa: D102
+        with self._superuser() as conn:
+            (standby,) = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+            receiver = conn.execute(
+                "SELECT status FROM pg_stat_wal_receiver"
+            ).fetchone()
+        if not standby:
+            msg = "not in recovery: it is no longer a replica"
+            raise RuntimeError(msg)
+        if receiver is None or receiver[0] != "streaming":
+            msg = "not streaming from the primary"
+            raise RuntimeError(msg)
+
+    def after_start(self) -> None:
+        """Nothing: roles, databases and extensions come from the primary."""
 
 
 def all_services(

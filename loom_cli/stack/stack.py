@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from loom_cli.errors import first_line
 from loom_cli.stack import apps, provision
+from loom_cli.stack.cluster import ClusterLayout
 from loom_cli.stack.process import StackError, port_in_use
 from loom_cli.stack.services import Service, all_services
 from loom_core.settings import LoomSettings
@@ -33,7 +37,7 @@ class ServiceStatus:
         """One human-readable line."""
         pid = f" pid {self.pid}" if self.pid else ""
         detail = f" - {self.detail}" if self.detail else ""
-        return f"{self.name:<9} {self.state:<9} 127.0.0.1:{self.port}{pid}{detail}"
+        return f"{self.name:<18} {self.state:<9} 127.0.0.1:{self.port}{pid}{detail}"
 
 
 class Stack:
@@ -45,14 +49,30 @@ class Stack:
         Ports come from the connection URLs; state lives under ``settings.home``.
     report
         Receives one-line progress messages.
+    services
+        The services to run (default: the single-node stack's four).
     """
 
     def __init__(
-        self, settings: LoomSettings, report: provision.Report = provision.quiet
+        self,
+        settings: LoomSettings,
+        report: provision.Report = provision.quiet,
+        services: list[Service] | None = None,
     ) -> None:
         self.settings = settings
         self.report = report
-        self.services = all_services(settings, report)
+        self.services = services or all_services(settings, report)
+
+    @classmethod
+    def cluster(
+        cls,
+        home: LoomSettings,
+        layout: ClusterLayout,
+        report: provision.Report = provision.quiet,
+    ) -> Stack:
+        """Return the local cluster laid out as ``layout``, under ``home``'s state."""
+        settings = layout.settings(home)
+        return cls(settings, report, layout.services(settings, report))
 
     def service(self, name: str) -> Service:
         """Return the service called ``name``."""
@@ -87,18 +107,35 @@ class Stack:
         """
         chosen = [s for s in self.services if only is None or s.name in only]
         started: list[Service] = []
-        try:
-            for service in chosen:
-                self._start(service, started)
-            for service in chosen:
-                self._wait_ready(service)
-                service.after_start()
-                self._require_healthy(service)
-        except BaseException:
-            for service in reversed(started):
-                service.process.stop(service.stop_signal)
-            raise
+        with self._exclusive():
+            try:
+                for service in chosen:
+                    self._start(service, started)
+                for service in chosen:
+                    self._wait_ready(service)
+                    service.after_start()
+                    self._require_healthy(service)
+            except BaseException:
+                for service in reversed(started):
+                    service.process.stop(service.stop_signal)
+                raise
         return [self.status_of(s) for s in chosen]
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One ``up`` or ``down`` at a time per home; a second one waits its turn.
+
+        Two terminals (or test sessions) starting the same stack would otherwise
+        unpack the same downloads over each other and stop each other's servers.
+        """
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        with (self.settings.home / "stack.lock").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self.report("waiting for another `loom stack` command on this home")
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _start(self, service: Service, started: list[Service]) -> None:
         proc = service.process
@@ -160,13 +197,16 @@ class Stack:
         A full ``down`` first stops the ingest API and Dagster that ``loom serve``
         or ``loom demo`` run on top of the stack (:mod:`loom_cli.stack.apps`).
         """
-        stopped = [] if only is not None else apps.stop_apps(self.settings, self.report)
-        for service in reversed(self.services):
-            if only is not None and service.name not in only:
-                continue
-            if service.process.stop(service.stop_signal):
-                self.report(f"{service.name}: stopped")
-                stopped.append(service.name)
+        with self._exclusive():
+            stopped = (
+                [] if only is not None else apps.stop_apps(self.settings, self.report)
+            )
+            for service in reversed(self.services):
+                if only is not None and service.name not in only:
+                    continue
+                if service.process.stop(service.stop_signal):
+                    self.report(f"{service.name}: stopped")
+                    stopped.append(service.name)
         return stopped
 
     def restart(self, name: str) -> None:

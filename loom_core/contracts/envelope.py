@@ -32,6 +32,17 @@ DeviceId = Annotated[
 ]
 
 
+def is_partition_key(device_id: str) -> bool:
+    """Whether ``device_id`` can name a Dagster partition, so enrichment runs for it.
+
+    The one rule landing, the enrichment sensors and ``loom devices add`` share. Of
+    what Dagster refuses in a partition key, the :data:`DeviceId` pattern already
+    leaves out control characters and the ``|`` of multi-partition keys; ``...``
+    remains.
+    """
+    return "..." not in device_id
+
+
 def utc_now() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)

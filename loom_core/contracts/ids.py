@@ -10,15 +10,36 @@ from datetime import UTC, datetime
 LOOM_NAMESPACE = uuid.UUID("5b0e8f0e-6c1f-4d5e-9a57-4c6f6f6d0001")
 
 
-def derived_event_id(device_id: str, recorded_at: datetime, source: str) -> uuid.UUID:
-    """Return the UUIDv5 of a device's point at an instant from one source.
+# Positions in ids are rounded to 1e-7 degrees (about 1 cm): the precision of
+# Google's E7 integers and finer than any tracker app sends.
+POSITION_DECIMALS = 7
 
-    Apps such as GPSLogger replay points on reconnect without ids of their own; the
-    same device, time (to the microsecond, in UTC) and source always give the same
-    id, so downstream dedup (``ON CONFLICT DO NOTHING``) lands them once.
+
+def derived_event_id(
+    device_id: str,
+    recorded_at: datetime,
+    source: str,
+    *,
+    latitude: float,
+    longitude: float,
+) -> uuid.UUID:
+    """Return the UUIDv5 of a device's fix at an instant and place from one source.
+
+    Apps such as GPSLogger replay points on reconnect without ids of their own, and
+    history files repeat what an app posted live. The id says what the fix says:
+    the same device, time (to the microsecond, in UTC), source and position
+    (rounded to ``POSITION_DECIMALS``) always give the same id, so downstream dedup
+    (``ON CONFLICT DO NOTHING``) lands a true repeat once, while two fixes of the
+    same second at different places are two events.
     """
     instant = recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
-    return uuid.uuid5(LOOM_NAMESPACE, f"{device_id}|{instant}|{source}")
+    place = f"{_rounded(latitude)},{_rounded(longitude)}"
+    return uuid.uuid5(LOOM_NAMESPACE, f"{device_id}|{instant}|{source}|{place}")
+
+
+def _rounded(degrees: float) -> str:
+    # Adding 0.0 turns a rounded -0.0 into 0.0: one spelling per position.
+    return f"{round(float(degrees), POSITION_DECIMALS) + 0.0:.{POSITION_DECIMALS}f}"
 
 
 # Ids of the ingress's own events. Each name starts with its kind, so ids of

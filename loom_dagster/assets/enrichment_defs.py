@@ -18,7 +18,8 @@ from loom_dagster.assets.transcripts import build_transcripts
 from loom_dagster.enrichment import speech, vision
 from loom_dagster.enrichment.settings import EnrichmentSettings
 from loom_dagster.resources.models import SpeechToTextResource, VisionResource
-from loom_dagster.sensors.enrichment import build_landing_sensor
+from loom_dagster.run_launcher import HEAVY_RUN_TAGS
+from loom_dagster.sensors.enrichment import build_enrichment_sensor
 
 
 def _incremental(asset: str) -> dict:
@@ -40,12 +41,18 @@ def build_definitions(settings: EnrichmentSettings | None = None) -> dg.Definiti
             build_captions(vision_spec),
         ],
         sensors=[
-            build_landing_sensor("gps_tracks", ["gps_data"]),
-            build_landing_sensor(
-                "transcripts", ["audio_chunks"], _incremental("transcripts")
+            build_enrichment_sensor("gps_tracks", ["gps_data"]),
+            build_enrichment_sensor(
+                "transcripts",
+                ["audio_chunks"],
+                _incremental("transcripts"),
+                HEAVY_RUN_TAGS if speech_spec.gpu else None,
             ),
-            build_landing_sensor(
-                "captions", ["camera_frames", "screenshots"], _incremental("captions")
+            build_enrichment_sensor(
+                "captions",
+                ["camera_frames", "screenshots"],
+                _incremental("captions"),
+                HEAVY_RUN_TAGS if vision_spec.gpu else None,
             ),
         ],
         resources={

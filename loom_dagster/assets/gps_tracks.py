@@ -89,7 +89,7 @@ def segment_rows(day: DayTrack) -> list[TrackSegment]:
     op_tags=partitioned.k8s_op_tags("500m", "1024Mi"),
     description=(
         "Stays and moves of each device-day (stay-point detection; jitter and "
-        "outliers rejected) with the nearest GeoNames place; republished to "
+        "outliers rejected) with the GeoNames town it lies in; republished to "
         f"{topics.GPS_TRACK_SEGMENTS}."
     ),
 )

@@ -12,6 +12,7 @@ import dagster as dg
 from pydantic import Field
 
 from loom_core.contracts import FAMILIES, Family
+from loom_core.contracts.envelope import is_partition_key
 from loom_core.topics import dead_letter_for
 from loom_dagster.landing import metrics, store, tracing
 from loom_dagster.landing.land import Clients, LandingOutcome, land
@@ -78,7 +79,7 @@ def _add_devices(
     seen = outcome.devices | {pair["device"] for pair in outcome.touched}
     instance = context.instance
     new = sorted(seen - set(instance.get_dynamic_partitions(DEVICES.name)))
-    refused = [d for d in new if "..." in d]  # not a valid Dagster partition key
+    refused = [d for d in new if not is_partition_key(d)]
     added = [d for d in new if d not in refused]
     if added:
         instance.add_dynamic_partitions(DEVICES.name, added)

@@ -38,7 +38,7 @@ class DayTrack:
     track, rejected
         The fixes kept by :func:`stays.clean`, and how many it dropped.
     segments, places
-        The stays and moves, and the nearest named place of each (same order).
+        The stays and moves, and the town each lies in (same order).
     """
 
     partition: DeviceDay
@@ -65,7 +65,7 @@ def day_track(
     raw = stays.Track.from_rows(list(rows))
     track, rejected = stays.clean(raw)
     segments = stays.segment(track)
-    places = geocoding.nearest_places(
+    places = geocoding.containing_places(
         [(s.centroid_lat, s.centroid_lon) for s in segments]
     )
     return DayTrack(partition, raw, track, rejected, segments, places)

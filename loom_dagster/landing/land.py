@@ -30,6 +30,10 @@ from loom_dagster.landing.upsert import Upsert
 
 log = logging.getLogger(__name__)
 
+# The metadata entry that tells the enrichment sensors which (day, device)
+# partitions a run wrote: a JSON list of {"day": "YYYY-MM-DD", "device": id}.
+PARTITIONS_TOUCHED = "partitions_touched"
+
 
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
@@ -129,7 +133,7 @@ class LandingOutcome:
             "dead_lettered": self.total("dead_lettered"),
             "dead_letter_reasons": dict(sorted(self.poison_reasons.items())),
             "offsets_missing": self.total("offsets_missing"),
-            "partitions_touched": self.touched,
+            PARTITIONS_TOUCHED: self.touched,
             "rows_per_second": round(self.rows_per_second, 1),
             "seconds": round(self.seconds, 3),
             "trace_links_dropped": self.links_dropped,

@@ -85,6 +85,9 @@ class LandingSettings(BaseSettings):
         Whether families with a columnar fast path use it
         (:mod:`~loom_dagster.landing.columnar`); off, every message is decoded
         by its pydantic model, as before (the benchmarks' baseline).
+    partitions_start
+        First UTC day of the day partitions (``LOOM_PARTITIONS_START``): imported
+        history can be old.
     """
 
     model_config = SettingsConfigDict(
@@ -107,6 +110,11 @@ class LandingSettings(BaseSettings):
         validation_alias=AliasChoices(
             "LOOM_PUSHGATEWAY_URL", "LOOM_LANDING_PUSHGATEWAY_URL"
         ),
+    )
+    partitions_start: str = Field(
+        default="2020-01-01",
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        validation_alias=AliasChoices("LOOM_PARTITIONS_START"),
     )
 
     @field_validator("max_messages", "retention_days")

@@ -2,20 +2,21 @@
 
 A batch has many parents (one ingest request per message), so the run's span is
 not a child of any of them: it carries a link to each distinct ``traceparent``
-found in the message headers. Export goes to ``OTEL_EXPORTER_OTLP_ENDPOINT``;
-without it tracing is off and costs nothing.
+found in the message headers. Export goes to ``LOOM_OTLP_ENDPOINT`` (the same
+variable as the ingest API's); without it tracing is off and costs nothing.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from loom_core.settings import TelemetrySettings
 
 TRACEPARENT = "traceparent"
 MAX_LINKS = 128  # the SDK's default span link limit
@@ -61,13 +62,10 @@ def links_from_headers(
     return links, dropped
 
 
-def tracer_provider(env: Mapping[str, str] | None = None) -> Any | None:
+def tracer_provider(settings: TelemetrySettings | None = None) -> Any | None:
     """Return an SDK tracer provider exporting over OTLP/HTTP, or None when off."""
-    env = os.environ if env is None else env
-    if not (
-        env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-    ):
+    settings = settings or TelemetrySettings()
+    if not settings.otlp_endpoint:
         return None
     # The SDK is imported only when tracing is on: runs start faster without it.
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
@@ -79,12 +77,13 @@ def tracer_provider(env: Mapping[str, str] | None = None) -> Any | None:
 
     provider = TracerProvider(
         resource=Resource.create(
-            {"service.name": env.get("OTEL_SERVICE_NAME", SERVICE_NAME)}
+            {"service.name": settings.service_name or SERVICE_NAME}
         )
     )
-    provider.add_span_processor(
-        BatchSpanProcessor(OTLPSpanExporter(timeout=EXPORT_TIMEOUT_S))
+    exporter = OTLPSpanExporter(
+        endpoint=settings.otlp_endpoint, timeout=EXPORT_TIMEOUT_S
     )
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 
 

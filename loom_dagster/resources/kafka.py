@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from loom_core import kafka as loom_kafka
 
 WATERMARK_TIMEOUT_S = 5.0
+WATERMARK_RETRIES = 2  # after a timeout: a leader that died, until it is fenced
 
 
 class KafkaResource(dg.ConfigurableResource):
@@ -39,7 +40,28 @@ class KafkaResource(dg.ConfigurableResource):
         return AdminClient({"bootstrap.servers": self.bootstrap_servers})
 
     def watermarks(self, topic: str) -> dict[int, tuple[int, int]]:
-        """Return ``{partition: (low, high)}`` offsets of ``topic``; reads no payloads."""
+        """Return ``{partition: (low, high)}`` offsets of ``topic``; reads no payloads.
+
+        The offsets are asked of each partition's leader. One that has just died
+        (SIGKILL) stays the leader in the metadata until the controllers fence it
+        (``broker.session.timeout.ms``), and the query times out: it is asked
+        again, with fresh metadata, at most ``WATERMARK_RETRIES`` times.
+
+        Raises
+        ------
+        KafkaException
+            When the last attempt fails too (no broker, or no leader).
+        """
+        failed = 0
+        while True:
+            try:
+                return self._watermarks(topic)
+            except KafkaException:
+                failed += 1
+                if failed > WATERMARK_RETRIES:
+                    raise
+
+    def _watermarks(self, topic: str) -> dict[int, tuple[int, int]]:
         consumer = self.consumer("loom-watermarks")
         try:
             metadata = consumer.list_topics(topic, timeout=WATERMARK_TIMEOUT_S)

@@ -52,7 +52,8 @@ class SpeechToTextResource(_ModelResource):
     Attributes
     ----------
     backend
-        ``whisper-tiny-en`` (embedded, CPU) or ``parakeet`` (GPU, weights from
+        ``whisper-base`` (embedded, CPU; ``whisper-tiny-en`` is the faster,
+        less accurate previous default) or ``parakeet`` (GPU, weights from
         ``models_dir``).
     models_dir
         Where production weights are (``/models`` in containers).

@@ -14,11 +14,16 @@ is replaced as soon as a project file it imported changes, and when it cannot
 start (the code location does not import) runs go through the code server as
 with the default launcher, where the error is reported on the run.
 
-Configured in ``dagster.yaml``::
+:class:`LoomRunLauncher` is the one launcher of every deployment, locally and on
+Kubernetes: light runs (landing, CPU enrichment) are forked from the warm process
+(``warm_fork: true``) or started by the code server in its own container
+(``warm_fork: false``), and only runs tagged :data:`HEAVY_RUN_TAGS` (enrichment on
+a GPU) go to Kubernetes jobs, when ``k8s_job`` configures dagster-k8s's launcher.
+Configured in ``dagster.yaml`` (and ``deploy/flux/base/values/dagster.yaml``)::
 
     run_launcher:
       module: loom_dagster.run_launcher
-      class: ForkingRunLauncher
+      class: LoomRunLauncher
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import threading
 from pathlib import Path
 from typing import Any, Self
 
-from dagster import DefaultRunLauncher, Field
+from dagster import DefaultRunLauncher, Field, Permissive
 from dagster._core.code_pointer import ModuleCodePointer, PackageCodePointer
 from dagster._core.launcher.base import (
     CheckRunHealthResult,
@@ -45,6 +50,9 @@ from dagster._core.storage.dagster_run import DagsterRun
 from dagster._serdes import ConfigurableClass, ConfigurableClassData, serialize_value
 
 WORKER_TAG = "loom/run_worker"  # "<pid>:<start time>" of the forked run worker
+LAUNCH_TAG = "loom/launch"
+# Runs that need a machine of their own (a GPU): a Kubernetes job where one is set.
+HEAVY_RUN_TAGS = {LAUNCH_TAG: "k8s-job"}
 ANSWER_TIMEOUT_S = 10.0
 
 
@@ -282,3 +290,92 @@ class ForkingRunLauncher(RunLauncher, ConfigurableClass):
             for zygote in self._zygotes.values():
                 zygote.close()
             self._zygotes.clear()
+
+
+class LoomRunLauncher(ForkingRunLauncher):
+    """Light runs beside the code location, heavy ones as Kubernetes jobs.
+
+    Parameters
+    ----------
+    inst_data
+        Dagster's record of this launcher's configuration.
+    ready_timeout_seconds
+        As for :class:`ForkingRunLauncher`.
+    warm_fork
+        Fork light runs from the warm process (one machine: ``loom serve``); when
+        False the code server starts them, in the code location's own container
+        (Kubernetes: no pod per run, a fresh interpreter per run).
+    k8s_job
+        dagster-k8s ``K8sRunLauncher`` configuration; when given, runs tagged
+        :data:`HEAVY_RUN_TAGS` each get a Kubernetes job (and pod) of their own.
+    """
+
+    def __init__(
+        self,
+        inst_data: ConfigurableClassData | None = None,
+        ready_timeout_seconds: float = 300.0,
+        warm_fork: bool = True,
+        k8s_job: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(inst_data, ready_timeout_seconds)
+        self._warm_fork = warm_fork
+        self._k8s_job_config = k8s_job
+        self._k8s: RunLauncher | None = None
+
+    @classmethod
+    def config_type(cls) -> dict[str, Field]:
+        """Return the configuration schema (``dagster.yaml``)."""
+        return {
+            **super().config_type(),
+            "warm_fork": Field(bool, is_required=False, default_value=True),
+            "k8s_job": Field(Permissive(), is_required=False),
+        }
+
+    def register_instance(self, instance: Any) -> None:
+        """Bind the instance, and build the Kubernetes launcher when configured."""
+        super().register_instance(instance)
+        if self._k8s_job_config is not None:
+            from dagster_k8s import K8sRunLauncher  # noqa: PLC0415 - Kubernetes only
+
+            self._k8s = K8sRunLauncher(**self._k8s_job_config)
+            self._k8s.register_instance(instance)
+
+    def route(self, run: DagsterRun) -> str:
+        """Where ``run`` goes: ``k8s-job``, ``fork`` or ``code-server``."""
+        if self._k8s is not None and run.tags.get(LAUNCH_TAG) == "k8s-job":
+            return "k8s-job"
+        return "fork" if self._warm_fork else "code-server"
+
+    def _target(self, run: DagsterRun) -> RunLauncher | None:
+        """Return the launcher of a run; None when this class forks it itself."""
+        where = self.route(run)
+        if where == "k8s-job":
+            return self._k8s
+        return None if where == "fork" else self._fallback
+
+    def launch_run(self, context: LaunchRunContext) -> None:
+        """Launch the run where :meth:`route` sends it."""
+        target = self._target(context.dagster_run)
+        if target is None:
+            super().launch_run(context)
+        else:
+            target.launch_run(context)
+
+    def terminate(self, run_id: str) -> bool:
+        """Stop the run through the launcher that started it."""
+        run = self._instance.get_run_by_id(run_id)
+        target = None if run is None else self._target(run)
+        return super().terminate(run_id) if target is None else target.terminate(run_id)
+
+    def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
+        """Ask the launcher that started the run."""
+        target = self._target(run)
+        if target is None or not target.supports_check_run_worker_health:
+            return super().check_run_worker_health(run)
+        return target.check_run_worker_health(run)
+
+    def dispose(self) -> None:
+        """Close the warm processes and the Kubernetes launcher."""
+        super().dispose()
+        if self._k8s is not None:
+            self._k8s.dispose()

@@ -18,9 +18,10 @@ from typing import Any
 
 import dagster as dg
 
+from loom_core.contracts.envelope import is_partition_key
+from loom_dagster.landing.land import PARTITIONS_TOUCHED
 from loom_dagster.partitions import DAYS, DEVICES
 
-METADATA_KEY = "partitions_touched"
 BATCH = 200  # landing materialisations read per asset and tick
 
 
@@ -57,14 +58,18 @@ def partitions_touched(value: Any) -> tuple[list[tuple[str, str]], list[str]]:
         if not isinstance(device, str) or not device:
             problems.append(f"bad entry {item!r}: device must be a non-empty string")
             continue
+        if not is_partition_key(device):
+            problems.append(f"device {device!r} cannot be a partition key ('...')")
+            continue
         pairs.append((day, device))
     return pairs, problems
 
 
-def build_landing_sensor(
+def build_enrichment_sensor(
     target: str,
     landing_assets: Sequence[str],
     run_config: Mapping[str, Any] | None = None,
+    run_tags: Mapping[str, str] | None = None,
 ) -> dg.SensorDefinition:
     """Return the sensor that materialises ``target`` after landing runs.
 
@@ -76,6 +81,8 @@ def build_landing_sensor(
         The landing asset keys it follows.
     run_config
         Op config for the incremental runs (``None`` for assets without config).
+    run_tags
+        Extra tags of its runs (``HEAVY_RUN_TAGS`` sends them to Kubernetes jobs).
     """
 
     @dg.sensor(
@@ -85,7 +92,7 @@ def build_landing_sensor(
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             f"Materialises the {target} partitions that runs of "
-            f"{', '.join(landing_assets)} touched (metadata {METADATA_KEY})."
+            f"{', '.join(landing_assets)} touched (metadata {PARTITIONS_TOUCHED})."
         ),
     )
     def sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
@@ -107,7 +114,7 @@ def build_landing_sensor(
                 cursor[landing] = record.storage_id
                 materialization = record.asset_materialization
                 value = (materialization.metadata if materialization else {}).get(
-                    METADATA_KEY
+                    PARTITIONS_TOUCHED
                 )
                 pairs, problems = partitions_touched(value)
                 for problem in problems:
@@ -115,7 +122,7 @@ def build_landing_sensor(
                         "%s materialisation %s: %s %s",
                         landing,
                         record.storage_id,
-                        METADATA_KEY,
+                        PARTITIONS_TOUCHED,
                         problem,
                     )
                 for pair in pairs:
@@ -140,7 +147,7 @@ def build_landing_sensor(
                 partition_key=dg.MultiPartitionKey({"day": day, "device": device}),
                 asset_selection=[dg.AssetKey(target)],
                 run_config=dict(run_config or {}),
-                tags={"loom/trigger": "landing"},
+                tags={"loom/trigger": "landing", **(run_tags or {})},
             )
             for (day, device), storage_id in sorted(wanted.items())
         ]

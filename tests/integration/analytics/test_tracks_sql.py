@@ -1,5 +1,6 @@
 """daily_distance.sql and place_time_weekly.sql on gps_tracks rows seeded by hand."""
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -99,9 +100,25 @@ def test_daily_distance_sums_moves_per_day(db, devices, loom_sql):
     ] == sorted([(me, 12.5, 75.0), (other, 40.0, 60.0)])
 
 
+def a_day_that_lasts_the_test(margin: timedelta = timedelta(minutes=2)) -> datetime:
+    """Today's midnight (UTC), after waiting out a day that ends within ``margin``.
+
+    The query's default window ends on the server's current day: a test started a
+    moment before midnight would compare it with yesterday.
+    """
+    now = datetime.now(UTC)
+    tomorrow = (now + timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    if tomorrow - now < margin:
+        time.sleep((tomorrow - now).total_seconds() + 1)
+        return tomorrow
+    return tomorrow - timedelta(days=1)
+
+
 def test_daily_distance_defaults_to_the_last_seven_days(db, devices, loom_sql):
     me = devices()
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = a_day_that_lasts_the_test()
     insert(
         db,
         "gps_tracks",

@@ -65,7 +65,7 @@ def test_speech_becomes_utterances_with_words_inside_the_speech(
             assert row["time"].timestamp() - 1e-3 <= word["start"] <= word["end"]
             assert word["end"] <= row["end_time"].timestamp() + 1e-3
             assert 0.0 <= word["probability"] <= 1.0
-        assert (row["model_name"], row["language"]) == ("whisper-tiny.en", "en")
+        assert (row["model_name"], row["language"]) == (speech.WHISPER.model_name, "en")
         assert row["stream_id"] == "mic"
     assert {"fox", "dog"} <= _words(stored[0]["text"])
     assert {"tomorrow", "morning"} <= _words(stored[1]["text"])
@@ -73,7 +73,7 @@ def test_speech_becomes_utterances_with_words_inside_the_speech(
     meta = metadata(result)
     assert meta["utterances"] == 2
     assert meta["chunks_processed"] == meta["chunks"] == -(-spoken.pcm.size // 16_000)
-    assert meta["model_name"] == "whisper-tiny.en"
+    assert meta["model_name"] == speech.WHISPER.model_name
     messages = kafka.messages(device_id)
     assert_contract(Utterance, messages)
     assert [m["utterance_id"] for m in messages] == [

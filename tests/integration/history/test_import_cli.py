@@ -56,10 +56,7 @@ def test_import_writes_valid_events_and_a_rerun_reuses_their_ids(
     result = CliRunner().invoke(cli, ["import", str(path), "--device", device_id])
     assert result.exit_code == 0, result.output
     assert "5 accepted and acknowledged by Kafka, 1 rejected, 0 failed" in result.output
-    assert (
-        "rejected track 1 segment 1 point 6: latitude: Input should be less"
-        in result.output
-    )
+    assert "rejected 1 (trkpt 6, ...): latitude: Input should be less" in result.output
 
     first = read_device(consumer, topics.GPS_RAW, start, device_id, want=5)
     assert [m["latitude"] for m in sorted(first, key=lambda m: m["recorded_at"])] == [
@@ -86,6 +83,32 @@ def test_a_malformed_file_is_one_clear_line(tmp_path, device_id):
     path.write_text('{"locations": [ {"latitudeE7": 1,, } ]}')
     result = CliRunner().invoke(cli, ["import", str(path), "--device", device_id])
     assert result.exit_code == 2
-    assert "loom import: Records.json: not valid JSON" in result.output
-    assert "line 1 column" in result.output
+    assert "stopped: Records.json: not valid JSON (parse error" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_zip_prints_a_line_per_file_and_names_what_it_skipped(tmp_path, device_id):
+    import zipfile  # noqa: PLC0415
+
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(gpx_file(tmp_path, points=2), "tracks/walk.gpx")
+        archive.writestr("tracks/readme.txt", "my tracks")
+    result = CliRunner().invoke(cli, ["import", str(path), "--device", device_id])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"export.zip/tracks/walk.gpx (gpx) for {device_id}: 2 accepted" in result.output
+    )
+    assert "export.zip/tracks/readme.txt: skipped, not a location history format" in (
+        result.output
+    )
+
+
+def test_a_file_of_no_known_format_asks_for_format(tmp_path, device_id):
+    path = tmp_path / "notes.json"
+    path.write_text('{"shopping": ["milk"]}')
+    result = CliRunner().invoke(cli, ["import", str(path), "--device", device_id])
+    assert result.exit_code == 2
+    assert "cannot tell the format of notes.json from its content" in result.output
+    assert "pass --format" in result.output
     assert "Traceback" not in result.output

@@ -6,11 +6,17 @@ API acknowledged.
 """
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
@@ -21,8 +27,10 @@ from ingest_api.app import create_app
 from ingest_api.settings import IngestSettings
 from loom_core.kafka import consumer_config
 from loom_core.settings import LoomSettings
+from tests.conftest import free_port
 
 READ_TIMEOUT_S = 30
+SERVE_TIMEOUT_S = 90
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,9 @@ def api_settings(settings: LoomSettings, tmp_path_factory) -> IngestSettings:
         home=settings.home,
         uploads_dir=tmp_path_factory.mktemp("uploads"),
         pair_wait_seconds=1.0,
+        # Every test client has one address ("testclient"): the security suite
+        # tests the failed-authentication limit on a served API.
+        auth_failures_per_minute=1_000_000,
     )
 
 
@@ -164,3 +175,71 @@ def read_new(
     assert not pending, f"could not read {topic} partitions {pending} to their end"
     mine.sort(key=lambda m: (m.timestamp()[1], m.partition(), m.offset()))
     return [value(m) for m in mine]
+
+
+@dataclass
+class ServedApi:
+    """``loom api`` running in its own process, its output in ``log``."""
+
+    base: str
+    log: Path
+    uploads: Path
+    process: subprocess.Popen[bytes]
+
+    def log_text(self) -> str:
+        """Everything the server has logged so far."""
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def served_api(stack, tmp_path_factory) -> Iterator[ServedApi]:
+    """``loom api`` as a deployment runs it, on a free port, with private uploads.
+
+    Its working directory is the uploads folder, so a decoder that resolved file
+    names relative to it would find other uploads. Limits are low enough to reach
+    in a test: 5 failed authentications a minute, 2 s for headers, 5 s of decoded
+    audio, 10 decoded bytes per uploaded byte; only 127.0.0.1 reads /metrics.
+    """
+    del stack
+    folder = tmp_path_factory.mktemp("served")
+    uploads = folder / "uploads"
+    uploads.mkdir()
+    log = folder / "api.log"
+    port = free_port()
+    env = {
+        **os.environ,
+        "LOOM_UPLOADS_DIR": str(uploads),
+        "LOOM_AUTH_FAILURES_PER_MINUTE": "5",
+        "LOOM_HEADER_TIMEOUT_SECONDS": "2",
+        "LOOM_BODY_IDLE_TIMEOUT_SECONDS": "2",
+        "LOOM_PAIR_WAIT_SECONDS": "1",
+        "LOOM_UPLOAD_MAX_DECODED_SECONDS": "5",
+        "LOOM_UPLOAD_MAX_DECODE_RATIO": "10",
+        "LOOM_METRICS_CLIENTS": '["127.0.0.1/32"]',
+    }
+    loom = Path(sys.executable).parent / "loom"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(loom), "api", "--port", str(port)],
+            stdout=out,
+            stderr=out,
+            env=env,
+            cwd=uploads,
+        )
+    served = ServedApi(f"http://127.0.0.1:{port}", log, uploads, process)
+    try:
+        deadline = time.monotonic() + SERVE_TIMEOUT_S
+        while True:
+            try:
+                if httpx.get(f"{served.base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            exited = process.poll()  # loom-lint: ignore (a process, not Kafka)
+            assert exited is None, served.log_text()
+            assert time.monotonic() < deadline, served.log_text()
+            time.sleep(0.2)
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

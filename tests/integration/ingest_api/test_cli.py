@@ -51,6 +51,10 @@ def test_devices_errors_say_what_to_do(settings):
     assert taken.exit_code == 1
     assert "is taken; choose another with --id" in taken.stderr
     assert run("add", "bad", "--id", "has spaces").exit_code == 1
+    dots = run("add", "dots", "--id", f"{chosen}...1")
+    assert dots.exit_code == 1
+    assert "holds '...'" in dots.stderr
+    assert f"{chosen}...1" not in run("list").stdout
     unknown = run("revoke", "no-such-device")
     assert unknown.exit_code == 1
     assert "loom devices list" in unknown.stderr

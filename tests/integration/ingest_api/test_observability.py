@@ -69,7 +69,8 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
 
 
 def test_metrics_count_requests_events_and_delivery(api_settings, device):
-    with TestClient(create_app(api_settings)) as client:
+    app = create_app(api_settings)
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:
         for _ in range(3):
             client.post(
                 "/v1/events/gps", json=payloads()["gps"], headers=device.headers
@@ -81,6 +82,8 @@ def test_metrics_count_requests_events_and_delivery(api_settings, device):
             headers=device.headers,
         )
         response = client.get("/metrics")
+    with TestClient(app, client=("203.0.113.9", 50000)) as outsider:
+        assert outsider.get("/metrics").status_code == 404
     assert response.headers["content-type"].startswith("text/plain")
     found = samples(response.text)
     route = (("method", "POST"), ("route", "/v1/events/gps"))

@@ -155,7 +155,13 @@ def test_events_posted_twice_and_replayed_points_give_one_row_each(
     replayed = [
         fix.model_copy(
             update={
-                "event_id": derived_event_id(device_id, fix.recorded_at, "gpslogger"),
+                "event_id": derived_event_id(
+                    device_id,
+                    fix.recorded_at,
+                    "gpslogger",
+                    latitude=fix.latitude,
+                    longitude=fix.longitude,
+                ),
                 "source": "gpslogger",
             }
         )

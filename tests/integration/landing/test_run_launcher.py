@@ -222,4 +222,23 @@ def test_a_code_location_that_does_not_import_fails_the_warm_process(tmp_path):
 def test_the_repository_instance_config_names_this_launcher():
     config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())["run_launcher"]
     module = importlib.import_module(config["module"])
-    assert getattr(module, config["class"]) is ForkingRunLauncher
+    launcher = getattr(module, config["class"])
+    # LoomRunLauncher: this launcher for light runs, with warm_fork on locally.
+    assert issubclass(launcher, ForkingRunLauncher)
+    assert config["config"]["warm_fork"] is True
+
+
+def test_the_configured_launcher_forks_light_runs(tmp_path, location):
+    """dagster.yaml's LoomRunLauncher, as `loom serve` loads it, forks a run."""
+    config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())["run_launcher"]
+    home = tmp_path / "loom-home"
+    home.mkdir()
+    with dg.instance_for_test(
+        temp_dir=str(home), overrides={"run_launcher": config}
+    ) as instance:
+        out = location / "out-loom"
+        run_id = _launch(instance, location, {"out": str(out)})
+        run = _wait_status(instance, run_id, {dg.DagsterRunStatus.SUCCESS})
+        assert instance.run_launcher.route(run) == "fork"
+        assert _worker_pid(run) == int(out.read_text().split()[1])
+        instance.run_launcher.dispose()

@@ -3,7 +3,12 @@ import threading
 
 import pytest
 import requests
-from trino.exceptions import TrinoConnectionError, TrinoExternalError, TrinoUserError
+from trino.exceptions import (
+    TrinoConnectionError,
+    TrinoExternalError,
+    TrinoQueryError,
+    TrinoUserError,
+)
 
 from loom_cli.analytics import client
 from loom_cli.analytics.params import bind
@@ -155,3 +160,32 @@ def test_ctrl_c_cancels_the_query_in_trino(cancel_error):
     with pytest.raises(KeyboardInterrupt):
         client.execute(FakeConnection(cursor), bind("SELECT 1", {}), "query", URL)
     assert cursor.cancelled
+
+
+class FailingCursor:
+    """A cursor whose query Trino fails with ``error``."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def execute(self, _sql):
+        raise self.error
+
+
+def test_an_internal_error_such_as_no_worker_left_is_one_line_not_a_traceback():
+    # Trino's INTERNAL_ERROR kind: the client raises a bare TrinoQueryError.
+    gone = TrinoQueryError(
+        {
+            "errorName": "NO_NODES_AVAILABLE",
+            "errorType": "INTERNAL_ERROR",
+            "message": "No nodes available to run query\n\tat io.trino...",
+        }
+    )
+    with pytest.raises(client.SqlError) as failed:
+        client.execute(
+            FakeConnection(FailingCursor(gone)), bind("SELECT 1", {}), "query", URL
+        )
+    assert (
+        str(failed.value)
+        == "no nodes available in query: No nodes available to run query"
+    )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
 
+from loom_core.settings import REPO_ROOT
+
 from .render import (
-    OVERLAYS,
+    DEPLOY,
     Obj,
     Tools,
     application_charts,
@@ -56,10 +61,39 @@ def tools() -> Tools:
     return install_tools()
 
 
+# What release-chart.py writes after the release workflow pushed an image: the
+# committed charts carry no digest until a service's first release.
+RELEASED_VERSION = "0.1.0"
+RELEASED_DIGEST = "sha256:" + "5e" * 32
+
+
 @pytest.fixture(scope="session")
-def charts(tools: Tools, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of deploy/charts with the dependencies built."""
-    return stage_charts(tools, tmp_path_factory.mktemp("staged"))
+def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of deploy/ as the release workflow leaves it: every image pinned."""
+    root = tmp_path_factory.mktemp("released")
+    shutil.copytree(DEPLOY, root / "deploy")
+    for service in ("ingest-api", "loom-dagster"):
+        subprocess.run(
+            [
+                sys.executable,
+                str(REPO_ROOT / "scripts" / "release-chart.py"),
+                service,
+                RELEASED_VERSION,
+                RELEASED_DIGEST,
+                "--root",
+                str(root),
+            ],
+            check=True,
+        )
+    return root / "deploy"
+
+
+@pytest.fixture(scope="session")
+def charts(
+    tools: Tools, released: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A copy of the released deploy/charts with the dependencies built."""
+    return stage_charts(tools, tmp_path_factory.mktemp("staged"), released / "charts")
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +107,17 @@ def chart_defaults(tools: Tools, charts: Path) -> dict[str, list[Obj]]:
 
 @pytest.fixture(scope="session")
 def flux(
-    tools: Tools, charts: Path, tmp_path_factory: pytest.TempPathFactory
+    tools: Tools,
+    charts: Path,
+    released: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Overlay]:
     """Each overlay built, and each of its in-repository charts rendered as Flux would."""
     built = {}
     for name in overlays():
-        overlay = Overlay(name, kustomize_build(tools, OVERLAYS / name))
+        overlay = Overlay(
+            name, kustomize_build(tools, released / "flux" / "overlays" / name)
+        )
         workdir = tmp_path_factory.mktemp(f"overlay-{name}")
         for release in find(overlay.objects, "HelmRelease"):
             chart = local_chart(release)

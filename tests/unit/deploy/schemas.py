@@ -3,7 +3,9 @@
 Built-in kinds: the strict JSON Schemas that PyPI's ``kubernetes-validate`` ships
 (unknown fields are errors). Custom resources (Flux, sealed-secrets, Prometheus
 Operator): the pydantic models that PyPI's ``cloudcoil-models-*`` generate from each
-project's CRDs; they ignore unknown fields, so a round trip finds those.
+project's CRDs; they ignore unknown fields, so a round trip finds those. Strimzi's
+(``kafka.strimzi.io``): the CRDs its own generator writes from its Maven Central
+artifacts (:mod:`.crds`), strict about unknown fields.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pydantic
 from kubernetes_validate.utils import major_minor, schema_contents
 from referencing import Registry, Resource
 
+from .crds import strict, strimzi_schemas
 from .render import Obj, describe
 
 # apiVersion -> module of cloudcoil's models for it.
@@ -97,10 +100,29 @@ def _check_custom(obj: Obj) -> list[str]:
     ]
 
 
+@cache
+def _crd_validator(api_version: str, kind: str) -> jsonschema.Validator:
+    schema = strict(strimzi_schemas()[(api_version, kind)])
+    return jsonschema.Draft7Validator(schema)
+
+
+def _check_crd(obj: Obj) -> list[str]:
+    key = (obj["apiVersion"], obj["kind"])
+    if key not in strimzi_schemas():
+        return [f"{describe(obj)}: no CRD schema for {obj['kind']} {key[0]}"]
+    return [
+        f"{describe(obj)}: {'.'.join(map(str, error.absolute_path)) or '<root>'}: "
+        f"{error.message}"
+        for error in _crd_validator(*key).iter_errors(obj)
+    ]
+
+
 def schema_errors(obj: Obj, kube_version: str) -> list[str]:
     """Return what is wrong with ``obj`` by its schema ([] when it is valid)."""
     if obj.get("apiVersion") in CRD_MODELS:
         return _check_custom(obj)
+    if str(obj.get("apiVersion", "")).startswith("kafka.strimzi.io/"):
+        return _check_crd(obj)
     try:
         validator = _validator(obj["kind"], obj["apiVersion"], kube_version)
     except LookupError as exc:

@@ -44,10 +44,20 @@ def test_chart_lints(tools: Tools, charts: Path, chart: str) -> None:
 def test_every_application_chart_renders_objects(
     chart_defaults: dict[str, list[Obj]],
 ) -> None:
-    assert set(chart_defaults) == {"ingest-api", "loom-dagster", "loom-telemetry"}
+    assert set(chart_defaults) == {
+        "ingest-api",
+        "loom-dagster",
+        "loom-kafka",
+        "loom-telemetry",
+    }
     for chart, objects in chart_defaults.items():
         kinds = {obj["kind"] for obj in objects}
-        assert {"Deployment", "Service"} <= kinds, chart
+        wanted = (
+            {"Kafka", "KafkaNodePool", "KafkaTopic"}
+            if chart == "loom-kafka"
+            else {"Deployment", "Service"}
+        )
+        assert wanted <= kinds, chart
 
 
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
@@ -89,6 +99,28 @@ def test_images_are_refused_without_a_digest(
     values.write_text(yaml.safe_dump({"image": {"digest": "latest"}}))
     with pytest.raises(RenderError, match=r"set image\.digest to sha256"):
         helm_template(tools, charts / "ingest-api", "loom-ingest-api", values=values)
+
+
+def test_unreleased_images_are_refused(
+    tools: Tools, charts: Path, tmp_path: Path
+) -> None:
+    """The committed charts carry no digest until the release workflow writes one."""
+    values = tmp_path / "unreleased.yaml"
+    values.write_text(yaml.safe_dump({"image": {"digest": ""}}))
+    with pytest.raises(RenderError, match=r"no released digest yet"):
+        helm_template(tools, charts / "ingest-api", "x", values=values)
+
+
+def test_the_models_claim_is_created_for_the_volume_that_mounts_it(
+    chart_defaults: dict[str, list[Obj]],
+) -> None:
+    objects = chart_defaults["loom-dagster"]
+    (claim,) = [o for o in objects if o["kind"] == "PersistentVolumeClaim"]
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    (models,) = [v for v in volumes if v["name"] == "models"]
+    assert models["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
 
 def test_migrations_run_as_a_post_upgrade_hook(

@@ -24,6 +24,10 @@ def test_ingest_api_command_is_valid() -> None:
     assert params["port"] == 8000
     module, attribute = params["app"].split(":")
     assert callable(getattr(importlib.import_module(module), attribute))
+    server = importlib.import_module("ingest_api.server")
+    assert params["http"] == server.PROTOCOL
+    assert params["timeout_keep_alive"] == server.TIMEOUT_KEEP_ALIVE_S
+    assert "*" not in params["forwarded_allow_ips"]
 
 
 def free_port() -> int:

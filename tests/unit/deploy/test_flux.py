@@ -91,12 +91,10 @@ def test_every_secret_in_use_is_sealed(flux: dict[str, Overlay], overlay: str) -
     used = set(secret_refs(rendered))
     dagster = release_values(flux[overlay].release("dagster"), flux[overlay].objects)
     used.add(dagster["global"]["postgresqlSecretName"])
-    used |= {
-        s["name"]
-        for s in dagster["runLauncher"]["config"]["k8sRunLauncher"]["envSecrets"]
-    }
+    k8s_job = dagster["runLauncher"]["config"]["customRunLauncher"]["config"]
+    used |= set(k8s_job["k8s_job"]["env_secrets"])
     trino = release_values(flux[overlay].release("trino"), flux[overlay].objects)
-    used |= {ref["secretRef"]["name"] for ref in trino["envFrom"]}
+    used |= {ref["secretRef"]["name"] for ref in trino["envFrom"] if "secretRef" in ref}
     assert used
     assert used <= sealed, f"not sealed: {sorted(used - sealed)}"
     assert find(rendered, "Secret") == []
@@ -132,11 +130,15 @@ def test_dagster_values_point_at_the_code_location(
     assert server["port"] == service["spec"]["ports"][0]["port"]
 
     launcher = values["runLauncher"]
-    assert launcher["type"] == "K8sRunLauncher"
+    assert launcher["type"] == "CustomRunLauncher"
+    custom = launcher["config"]["customRunLauncher"]
+    assert (custom["module"], custom["class"]) == (
+        "loom_dagster.run_launcher",
+        "LoomRunLauncher",
+    )
     config_maps = {o["metadata"]["name"] for o in find(code_location, "ConfigMap")}
-    assert {
-        c["name"] for c in launcher["config"]["k8sRunLauncher"]["envConfigMaps"]
-    } <= config_maps
+    config_maps |= {o["metadata"]["name"] for o in find(built.objects, "ConfigMap")}
+    assert set(custom["config"]["k8s_job"]["env_config_maps"]) <= config_maps
     assert values["postgresql"]["enabled"] is False
     assert values["postgresql"]["postgresqlScheme"] == "postgresql+psycopg2"
 
@@ -173,6 +175,12 @@ def test_trino_catalogs_come_from_the_local_stack_files(
         v for text in files.values() for v in re.findall(r"\$\{ENV:(\w+)\}", text)
     }
     plain = {e["name"] for e in values.get("env", [])}  # addresses, not secrets
+    for ref in values.get("envFrom", []):
+        if "configMapRef" in ref:
+            (config_map,) = find(
+                flux[overlay].objects, "ConfigMap", ref["configMapRef"]["name"]
+            )
+            plain |= set(config_map["data"])
     assert wanted
     assert wanted <= sealed | plain
     assert sealed >= {v for v in wanted if "PASSWORD" in v or "JDBC" in v}

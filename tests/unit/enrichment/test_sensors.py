@@ -5,7 +5,7 @@ import json
 import dagster as dg
 import pytest
 
-from loom_dagster.sensors.enrichment import build_landing_sensor, partitions_touched
+from loom_dagster.sensors.enrichment import build_enrichment_sensor, partitions_touched
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def evaluate(sensor, instance, cursor=None):
 
 
 def test_the_sensor_requests_each_touched_partition_once_and_adds_new_devices():
-    sensor = build_landing_sensor(
+    sensor = build_enrichment_sensor(
         "captions",
         ["camera_frames", "screenshots"],
         {"ops": {"captions": {"config": {"incremental": True}}}},
@@ -103,3 +103,24 @@ def test_the_sensor_requests_each_touched_partition_once_and_adds_new_devices():
         (rerun,) = later.run_requests
         assert rerun.partition_key == "2024-05-06|known"
         assert rerun.run_key != run.run_key  # a new landing is a new run
+
+
+def test_a_device_that_cannot_be_a_partition_key_gets_no_run_and_no_partition():
+    """Landing refuses '...' device ids as partitions; the sensor must agree."""
+    sensor = build_enrichment_sensor("gps_tracks", ["gps_data"], None)
+    with dg.instance_for_test() as instance:
+        landed(
+            instance, "gps_data", ("2024-05-06", "phone...1"), ("2024-05-06", "phone")
+        )
+
+        result = evaluate(sensor, instance)
+
+        assert [r.partition_key for r in result.run_requests] == ["2024-05-06|phone"]
+        (add,) = result.dynamic_partitions_requests
+        assert list(add.partition_keys) == ["phone"]
+
+
+def test_partitions_touched_names_a_device_that_cannot_be_a_partition_key():
+    pairs, problems = partitions_touched([{"day": "2024-05-06", "device": "a...b"}])
+    assert pairs == []
+    assert problems == ["device 'a...b' cannot be a partition key ('...')"]

@@ -1,9 +1,10 @@
 import base64
 
 import pytest
+from fastapi import HTTPException
 from starlette.requests import HTTPConnection
 
-from ingest_api.auth import Credentials, KeyStore, credentials
+from ingest_api.auth import Credentials, FailedAuthLimit, KeyStore, credentials
 
 
 def conn(headers=(), query=b""):
@@ -69,3 +70,52 @@ async def test_key_store_evicts_one_key_or_all():
     assert store._generation > generation
     store.evict()
     assert store._cache == {}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [b"%6Bey=loom_k", b"k%65y=loom_k", b"%6B%65%79=loom_k", b"api%5Fkey=x", b"KE%59=k"],
+)
+def test_a_percent_encoded_key_parameter_is_refused(query):
+    with pytest.raises(HTTPException) as refused:
+        credentials(conn(query=b"lat=1&" + query))
+    assert refused.value.status_code == 400
+    assert "percent-encoded" in refused.value.detail
+
+
+def test_a_key_parameter_given_twice_is_refused():
+    with pytest.raises(HTTPException) as refused:
+        credentials(conn(query=b"key=loom_a&lat=1&key=loom_b"))
+    assert refused.value.status_code == 400
+    assert "once" in refused.value.detail
+
+
+def test_failed_authentications_are_limited_per_address(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr("ingest_api.auth.time.monotonic", lambda: now[0])
+    limit = FailedAuthLimit(per_minute=3)
+    for _ in range(3):
+        assert limit.retry_after("10.0.0.1") is None
+        limit.failed("10.0.0.1")
+    assert limit.retry_after("10.0.0.1") == 60
+    assert limit.retry_after("10.0.0.2") is None
+    now[0] += 45
+    assert limit.retry_after("10.0.0.1") == 15
+    now[0] += 15
+    assert limit.retry_after("10.0.0.1") is None
+
+
+async def test_unknown_keys_are_refused_from_the_negative_cache(monkeypatch):
+    store = KeyStore("postgresql://unused", cache_s=0, unknown_cache_s=30)
+    asked = []
+
+    async def lookup(digest):
+        asked.append(digest)
+
+    monkeypatch.setattr(store, "_lookup", lookup)
+    assert await store.device_for("loom_wrong") is None
+    assert await store.device_for("loom_wrong") is None
+    assert len(asked) == 1
+    store.evict()  # a change in the registry: ask again
+    assert await store.device_for("loom_wrong") is None
+    assert len(asked) == 2

@@ -47,7 +47,9 @@ def test_owntracks_location_in_si_units():
     assert fix.battery_level == pytest.approx(0.8)
     assert (fix.accuracy_m, fix.altitude_m, fix.bearing_deg) == (12, 34, 270)
     assert fix.source == "owntracks"
-    assert fix.event_id == derived_event_id("phone", T, "owntracks")
+    assert fix.event_id == derived_event_id(
+        "phone", T, "owntracks", latitude=fix.latitude, longitude=fix.longitude
+    )
 
 
 @pytest.mark.parametrize("kind", ["transition", "waypoint", "lwt", "card", None])

@@ -6,28 +6,40 @@ from loom_core.contracts import ids as event_ids
 T = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
+HERE = {"latitude": 52.5200001, "longitude": 13.405}
+
+
+def fix_id(device="phone", when=T, source="owntracks", **place):
+    return event_ids.derived_event_id(device, when, source, **{**HERE, **place})
+
+
 def test_app_point_id_is_stable_for_a_replayed_point():
-    first = event_ids.derived_event_id("phone", T, "owntracks")
-    assert first == event_ids.derived_event_id("phone", T, "owntracks")
+    first = fix_id()
+    assert first == fix_id()
     assert first.version == 5
 
 
-def test_app_point_id_differs_by_device_time_and_app():
-    base = event_ids.derived_event_id("phone", T, "owntracks")
+def test_app_point_id_differs_by_device_time_app_and_position():
+    base = fix_id()
     others = {
-        event_ids.derived_event_id("tablet", T, "owntracks"),
-        event_ids.derived_event_id("phone", T + timedelta(microseconds=1), "owntracks"),
-        event_ids.derived_event_id("phone", T, "gpslogger"),
+        fix_id(device="tablet"),
+        fix_id(when=T + timedelta(microseconds=1)),
+        fix_id(source="gpslogger"),
+        # the same second, another place: a second fix, not a repeat
+        fix_id(latitude=52.5200002),
+        fix_id(longitude=13.4050001),
     }
     assert base not in others
-    assert len(others) == 3
+    assert len(others) == 5
 
 
-def test_app_point_id_ignores_how_the_time_was_written():
+def test_app_point_id_ignores_how_the_time_and_position_were_written():
     other_zone = T.astimezone(datetime.now().astimezone().tzinfo)
-    assert event_ids.derived_event_id(
-        "p", other_zone, "x"
-    ) == event_ids.derived_event_id("p", T, "x")
+    assert fix_id(when=other_zone) == fix_id()
+    # below the id's precision (1e-7 degrees), as an app's float or an E7 integer
+    assert fix_id(latitude=52.52000014) == fix_id()
+    assert fix_id(latitude=525200001 * 1e-7) == fix_id()
+    assert fix_id(latitude=-0.0, longitude=0.0) == fix_id(latitude=0.0, longitude=-0.0)
 
 
 def test_content_id_changes_with_any_part():

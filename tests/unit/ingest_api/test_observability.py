@@ -1,7 +1,7 @@
 import logging
 
-from ingest_api.app import RedactKeys
 from ingest_api.observability import Metrics, tracer_provider_for
+from ingest_api.redaction import RedactSecrets
 
 
 def test_every_metric_is_prefixed_with_the_service_name():
@@ -26,7 +26,7 @@ def test_access_log_lines_never_show_a_key():
         ),
         None,
     )
-    assert RedactKeys().filter(record)
+    assert RedactSecrets().filter(record)
     line = record.getMessage()
     assert "loom_SECRET" not in line
     assert "key=***&lat=1" in line

@@ -38,3 +38,15 @@ def test_settings_come_from_loom_variables(monkeypatch, tmp_path):
 def test_settings_outside_the_rules_are_refused(bad):
     with pytest.raises(ValidationError):
         IngestSettings(**bad)
+
+
+def test_metrics_are_for_loopback_unless_networks_are_named(monkeypatch):
+
+    default = IngestSettings()
+    assert default.may_read_metrics("127.0.0.1")
+    assert default.may_read_metrics("::1")
+    assert not default.may_read_metrics("10.1.2.3")
+    assert not default.may_read_metrics("testclient")
+    monkeypatch.setenv("LOOM_METRICS_CLIENTS", '["10.0.0.0/8"]')
+    assert IngestSettings().may_read_metrics("10.1.2.3")
+    assert not IngestSettings().may_read_metrics("127.0.0.1")

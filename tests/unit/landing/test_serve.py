@@ -20,7 +20,7 @@ def test_dagster_database_sits_beside_loom_unless_set(monkeypatch):
         == "postgresql://u:p%40ss@db.local:5433/dagster"
     )
     monkeypatch.setenv("LOOM_DAGSTER_DATABASE_URL", "postgresql://a@b/c")
-    assert serve.dagster_database_url(settings) == "postgresql://a@b/c"
+    assert serve.dagster_database_url(LoomSettings()) == "postgresql://a@b/c"
 
 
 def test_children_get_loom_variables_and_dagster_storage(monkeypatch, tmp_path):

@@ -2,6 +2,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from ingest_api.settings import IngestSettings
+from loom_core.settings import TelemetrySettings, env_name
 from loom_dagster.landing import tracing
 
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -36,12 +38,24 @@ def test_links_are_distinct_and_capped():
 
 
 def test_tracing_is_off_without_an_endpoint():
-    assert tracing.tracer_provider({}) is None
+    assert tracing.tracer_provider(TelemetrySettings()) is None
     provider = tracing.tracer_provider(
-        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+        TelemetrySettings(otlp_endpoint="http://127.0.0.1:4318/v1/traces")
     )
     assert provider is not None
     provider.shutdown()
+
+
+def test_tracing_reads_the_same_variable_as_the_ingest_api(monkeypatch):
+    monkeypatch.setenv("LOOM_OTLP_ENDPOINT", "http://collector:4318/v1/traces")
+    monkeypatch.setenv("LOOM_SERVICE_NAME", "loom-dagster-test")
+    provider = tracing.tracer_provider()
+    assert provider is not None
+    assert provider.resource.attributes["service.name"] == "loom-dagster-test"
+    provider.shutdown()
+    assert env_name(TelemetrySettings, "otlp_endpoint") == env_name(
+        IngestSettings, "otlp_endpoint"
+    )
 
 
 def test_landing_span_carries_links_added_once_the_batch_is_read():

@@ -49,6 +49,9 @@ Rendering fails with the fix when the digest is missing or malformed.
 */}}
 {{- define "loom.image" -}}
 {{- $digest := .image.digest | default "" -}}
+{{- if not $digest -}}
+{{- fail (printf "image %s: no released digest yet; the release workflow (.github/workflows/release.yml) pushes the image and writes image.digest (or set it to sha256:<64 hex digits>)" .image.repository) -}}
+{{- end -}}
 {{- if not (regexMatch "^sha256:[a-f0-9]{64}$" $digest) -}}
 {{- fail (printf "image %s: set image.digest to sha256:<64 hex digits> (images are pulled by digest, never by a mutable tag)" .image.repository) -}}
 {{- end -}}
@@ -60,6 +63,21 @@ Rendering fails with the fix when the digest is missing or malformed.
 {{- range $name, $value := . }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+envFrom of a Loom container: (dict "configMaps" .Values.envFromConfigMaps "secret" name).
+ConfigMaps first, so a Secret's key wins over a ConfigMap's of the same name.
+*/}}
+{{- define "loom.envFrom" -}}
+{{- range .configMaps }}
+- configMapRef:
+    name: {{ . }}
+{{- end }}
+{{- with .secret }}
+- secretRef:
+    name: {{ . }}
 {{- end }}
 {{- end -}}
 

@@ -13,10 +13,6 @@
 
 {{/* The configuration every Loom Dagster process reads: the env ConfigMap and the Secret. */}}
 {{- define "loom-dagster.envFrom" -}}
-- configMapRef:
-    name: {{ include "loom.fullname" . }}-env
-{{- with (include "loom-dagster.secretName" .) }}
-- secretRef:
-    name: {{ . }}
-{{- end }}
+{{- $maps := concat .Values.envFromConfigMaps (list (printf "%s-env" (include "loom.fullname" .))) -}}
+{{- include "loom.envFrom" (dict "configMaps" $maps "secret" (include "loom-dagster.secretName" .)) -}}
 {{- end -}}
