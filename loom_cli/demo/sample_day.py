@@ -9,7 +9,8 @@ UTC. Everything is deterministic, so a second demo run posts the same events wit
 the same ids.
 
 The ``short`` sample (the end-to-end test's) is the morning walk to the cafe with
-one sentence, the printed whiteboard, the camera pair and the screenshot.
+one sentence, a coffee cup, the camera pair and the screenshot (the cup is the
+frame the tagger is sure of: the selfie's person scores below its threshold).
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ SAMPLES: dict[str, Script] = {
             Leg("08:20", "08:40", CAFE),
         ),
         (("08:25", ("Let us review the launch plan for the new sensor app.",)),),
-        ("whiteboard", "selfie", "view", "ticket"),
+        ("coffee", "selfie", "view", "ticket"),
     ),
 }
 
