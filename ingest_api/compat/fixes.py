@@ -15,8 +15,6 @@ from loom_core.contracts.ids import derived_event_id
 
 MAX_POINTS = 10_000
 """Most points one app request may carry."""
-MAX_SPEED_MPS = 1_000.0
-"""Fastest speed an app may report (about Mach 3)."""
 
 
 class AppMessage(BaseModel):
@@ -68,18 +66,6 @@ def to_fixes(
     """
     fixes, errors = [], []
     for point in points:
-        speed = point.fields.get("speed_mps")
-        if speed is not None and speed > MAX_SPEED_MPS:
-            theirs = point.names.get("speed_mps", "speed_mps")
-            path = theirs if isinstance(theirs, tuple) else (theirs,)
-            errors.append(
-                {
-                    "loc": [*point.loc, *path],
-                    "msg": f"is faster than {MAX_SPEED_MPS:g} m/s (the limit)",
-                    "type": "less_than_equal",
-                }
-            )
-            continue
         try:
             fixes.append(
                 GpsFix(

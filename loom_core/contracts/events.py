@@ -22,11 +22,20 @@ class GpsFix(DeviceEvent):
 
     latitude: float = Field(ge=-90.0, le=90.0, description="WGS84 degrees")
     longitude: float = Field(ge=-180.0, le=180.0, description="WGS84 degrees")
+    # The bounds keep every value physical and inside the 4-byte floats the table
+    # stores: 1e300 m of altitude would otherwise be valid here and fail the row.
     accuracy_m: float | None = Field(
-        default=None, ge=0.0, description="Horizontal accuracy radius, metres"
+        default=None,
+        ge=0.0,
+        le=1e7,
+        description="Horizontal accuracy radius, metres",
     )
-    altitude_m: float | None = Field(default=None, description="Metres above sea")
-    speed_mps: float | None = Field(default=None, ge=0.0, description="Metres/second")
+    altitude_m: float | None = Field(
+        default=None, ge=-2e4, le=1e6, description="Metres above sea"
+    )
+    speed_mps: float | None = Field(
+        default=None, ge=0.0, le=1e3, description="Metres/second"
+    )
     bearing_deg: float | None = Field(
         default=None, ge=0.0, le=360.0, description="Course over ground, degrees"
     )
@@ -81,7 +90,7 @@ class AudioChunk(DeviceEvent):
     sample_rate: int = Field(ge=8_000, le=48_000)
     channels: Literal[1] = 1
     stream_id: str | None = Field(default=None, max_length=64)
-    sequence: int = Field(default=0, ge=0)
+    sequence: int = Field(default=0, ge=0, le=2**31 - 1)
     data: Base64Bytes = Field(description="Base64 of the raw PCM bytes")
 
     @model_validator(mode="after")

@@ -142,3 +142,40 @@ def test_plain_families_fill_each_column_from_the_same_named_field(
         "kafka_partition": 3,
         "kafka_offset": 7,
     }
+
+
+# What each column type holds; a contract value outside it could never be written,
+# so its message would fail its landing run on every retry instead of going to the
+# dead-letter topic.
+COLUMN_RANGES = {
+    "float4": (-3.4e38, 3.4e38),
+    "int2": (-(2**15), 2**15 - 1),
+    "int4": (-(2**31), 2**31 - 1),
+}
+
+
+def _bounds(schema: dict) -> tuple[float | None, float | None]:
+    """A property's bounds in the model's JSON Schema (``anyOf`` for optionals)."""
+    for option in schema.get("anyOf", [schema]):
+        if "enum" in option or "const" in option:
+            values = option.get("enum", [option.get("const")])
+            return min(values), max(values)
+        low = option.get("minimum", option.get("exclusiveMinimum"))
+        high = option.get("maximum", option.get("exclusiveMaximum"))
+        if low is not None or high is not None:
+            return low, high
+    return None, None
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_every_narrow_column_has_contract_bounds_that_fit_it(name):
+    properties = FAMILIES[name].model.model_json_schema()["properties"]
+    for column, kind in LAYOUTS[name].fields:
+        if kind not in COLUMN_RANGES or column not in properties:
+            continue  # wide types, and values derived from others (duration_s)
+        low, high = _bounds(properties[column])
+        smallest, largest = COLUMN_RANGES[kind]
+        assert low is not None, f"{name}.{column} has no lower bound"
+        assert high is not None, f"{name}.{column} has no upper bound"
+        assert smallest <= low, f"{name}.{column} can underflow {kind}"
+        assert high <= largest, f"{name}.{column} can overflow {kind}"
