@@ -1,15 +1,17 @@
 """Ingest API throughput beside its baselines, measured in one run; prints JSON.
 
-    .venv/bin/python bench/ingest_throughput.py [--events 20000] [--requests 4000] [--rounds 3]
+    .venv/bin/python bench/ingest_throughput.py [--events 20000] [--requests 4000] \
+        [--rounds 3] [--workers 1,2] [--variants lean,access-log,asyncio]
 
 (a) the raw confluent-kafka producer sending the same GPS events with the same
 settings (``loom_core.kafka.producer_config``); (b) ``POST /v1/events:batch`` with
 100 GPS events per request; (c) single-event ``POST /v1/events/gps`` at
-concurrency 32; (d) a no-op FastAPI endpoint at concurrency 32. The servers run
-on one uvicorn worker each (access log off for both); the load comes from a
-minimal keep-alive HTTP/1.1 client, so it costs the server's CPU as little as
-possible. (a)-(d) run in turn for several rounds; the JSON has every round and
-the medians. Targets: (b) >= 0.25 x (a) events/s; (c) >= 0.5 x (d) requests/s.
+concurrency 32; (d) a no-op FastAPI endpoint at concurrency 32. For each worker
+count and server variant (:data:`VARIANTS`: uvicorn settings), both servers run
+with the same ones; the load comes from a minimal keep-alive HTTP/1.1 client, so
+it costs the server's CPU as little as possible. (a)-(d) run in turn for several
+rounds; the JSON has every round and the medians, per worker count and variant.
+Targets: (b) >= 0.25 x (a) events/s; (c) >= 0.5 x (d) requests/s.
 Needs the local stack (``loom stack up``); posts as a registered bench device,
 revoked at the end.
 """
@@ -24,6 +26,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,10 +35,10 @@ from typing import Self
 import httpx
 import psycopg
 from confluent_kafka import Producer
-from timing import median_of, process_cpu_s
+from timing import median_of, process_tree_cpu_s
 
 from ingest_api import registry
-from ingest_api.server import PROTOCOL
+from ingest_api.server import PROTOCOL, TIMEOUT_KEEP_ALIVE_S
 from loom_core import migrations, topics
 from loom_core.contracts import GpsFix
 from loom_core.kafka import producer_config
@@ -44,6 +47,15 @@ from loom_core.settings import LoomSettings
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 100
 TARGET_BATCH, TARGET_SINGLE = 0.25, 0.5
+VARIANTS = {
+    # httptools (the ingest API's guarded protocol is built on it) and uvloop
+    # (uvicorn's "auto" loop when installed), no access log.
+    "lean": ["--no-access-log"],
+    # As `loom api` runs by default: the same plus an access line per request.
+    "access-log": [],
+    # What uvloop gains: the lean settings on asyncio's own event loop.
+    "asyncio": ["--no-access-log", "--loop", "asyncio"],
+}
 
 
 def free_port() -> int:
@@ -87,7 +99,13 @@ def raw_producer(bootstrap: str, device_id: str, bodies: list[dict]) -> dict:
         for body in bodies
     ]
     producer = Producer(producer_config(bootstrap))
-    producer.list_topics(timeout=5)  # connected before the clock starts
+    # Connected, and its idempotent producer id obtained, before the clock starts:
+    # the first send of a new producer waited up to 0.5 s for them (retry backoff),
+    # which made some rounds' (a) a start-up figure. The servers warm up too.
+    producer.produce(topics.GPS_RAW.name, values.pop(0), device_id.encode())
+    if producer.flush(30):
+        msg = "the warm-up event was not acknowledged within 30 s"
+        raise RuntimeError(msg)
     latencies: list[float] = []
     errors = 0
 
@@ -171,9 +189,11 @@ def load(port: int, requests: list[bytes], concurrency: int) -> tuple[dict, floa
 
 
 class Server:
-    """One uvicorn worker serving ``target`` on a free port."""
+    """uvicorn serving ``target`` on a free port, its log in a temporary file."""
 
-    def __init__(self, target: str, *, factory: bool) -> None:
+    def __init__(
+        self, target: str, *, factory: bool, workers: int, options: list[str]
+    ) -> None:
         self.port = free_port()
         argv = [
             sys.executable,
@@ -183,14 +203,20 @@ class Server:
             "--port",
             str(self.port),
             "--workers",
-            "1",
-            "--no-access-log",
+            str(workers),
             "--log-level",
-            "warning",
+            "info",
+            "--timeout-keep-alive",
+            str(TIMEOUT_KEEP_ALIVE_S),
+            "--no-server-header",
+            *options,
         ]
         if factory:  # the ingest API, served as `loom api` serves it
             argv += ["--factory", "--http", PROTOCOL]
-        self.process = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy())
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
+        self.process = subprocess.Popen(
+            argv, cwd=ROOT, env=os.environ.copy(), stdout=self.log, stderr=self.log
+        )
 
     def __enter__(self) -> Self:
         deadline = time.monotonic() + 120
@@ -201,12 +227,14 @@ class Server:
                 time.sleep(0.2)
             else:
                 return self
-        msg = "the server did not start within 120 s"
+        self.log.seek(0)
+        msg = f"the server did not start within 120 s: {self.log.read()[-2000:]!r}"
         raise RuntimeError(msg)
 
     def __exit__(self, *_: object) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(30)
+        self.log.close()
 
 
 def measure(
@@ -214,14 +242,14 @@ def measure(
 ) -> dict:
     """Warm up with a slice of the requests, then time all of them.
 
-    Besides wall-clock rates, reports the server's own CPU time per event: on a
-    shared machine that is the steadier figure.
+    Besides wall-clock rates, reports the server's own CPU time per event (all its
+    processes and threads): on a shared machine that is the steadier figure.
     """
     warm_up = requests[: max(concurrency * 4, len(requests) // 20)]
     load(server.port, warm_up, concurrency)
-    cpu = process_cpu_s(server.process.pid)
+    cpu = process_tree_cpu_s(server.process.pid)
     out, elapsed = load(server.port, requests, concurrency)
-    server_cpu = process_cpu_s(server.process.pid) - cpu
+    server_cpu = process_tree_cpu_s(server.process.pid) - cpu
     events = len(requests) * per_request
     result = summary(out["latencies"], elapsed, len(requests), out["errors"])
     result["events_per_s"] = round(events / elapsed, 1)
@@ -234,7 +262,7 @@ def workload(key: str, start: datetime, events: int, requests: int) -> dict:
     """Pre-encoded requests of one round (times unique to the round)."""
     bodies = gps_bodies(events, start)
     return {
-        "raw": gps_bodies(events, start - timedelta(hours=1)),
+        "raw": gps_bodies(events + 1, start - timedelta(hours=1)),  # one to warm up
         "batch": [
             post(
                 "/v1/events:batch",
@@ -266,6 +294,58 @@ def target(ratios: list[float], wanted: float) -> dict:
     }
 
 
+def measure_setting(
+    args: argparse.Namespace, key: str, device_id: str, workers: int, variant: str
+) -> dict:
+    """(a)-(d) in turn, round after round, both servers run as ``workers``/``variant``.
+
+    Both servers stay up and take turns with the raw producer: on a shared machine
+    the load drifts, and side by side within a round is what compares.
+    """
+    settings = LoomSettings()
+    options = VARIANTS[variant]
+    rounds = []
+    with (
+        Server(
+            "ingest_api.app:create_app", factory=True, workers=workers, options=options
+        ) as api,
+        Server(
+            "bench.ingest_noop:app", factory=False, workers=workers, options=options
+        ) as noop_server,
+    ):
+        for _ in range(args.rounds):
+            args.round += 1  # event times unique to the round, across settings
+            start = datetime.now(UTC) - timedelta(hours=6 * args.round)
+            work = workload(key, start, args.events, args.requests)
+            raw = raw_producer(settings.kafka_bootstrap, device_id, work["raw"])
+            batch = measure(api, work["batch"], args.batch_concurrency, BATCH)
+            single = measure(api, work["single"], args.concurrency, 1)
+            noop = measure(noop_server, work["noop"], args.concurrency, 1)
+            rounds.append({"a": raw, "b": batch, "c": single, "d": noop})
+    return {
+        "workers": workers,
+        "variant": variant,
+        "uvicorn_options": options,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "median": {
+            "a_raw_producer": median_of(rounds, "a"),
+            "b_batch_posts": median_of(rounds, "b"),
+            "c_single_posts": median_of(rounds, "c"),
+            "d_noop_posts": median_of(rounds, "d"),
+        },
+        "targets": {
+            "b_over_a_events_per_s": target(
+                [r["b"]["events_per_s"] / r["a"]["per_s"] for r in rounds],
+                TARGET_BATCH,
+            ),
+            "c_over_d_requests_per_s": target(
+                [r["c"]["per_s"] / r["d"]["per_s"] for r in rounds], TARGET_SINGLE
+            ),
+        },
+        "rounds": rounds,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=20_000)
@@ -273,39 +353,45 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch-concurrency", type=int, default=8)
+    parser.add_argument(
+        "--workers", default="1,2", help="uvicorn worker counts, comma-separated"
+    )
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"server settings, comma-separated, of: {', '.join(VARIANTS)}",
+    )
     args = parser.parse_args()
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    variants = args.variants.split(",")
+    if unknown := set(variants) - set(VARIANTS):
+        parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
+    args.round = 0
 
     settings = LoomSettings()
     migrations.apply(settings.database_url)
     with psycopg.connect(settings.database_url) as conn:
         device, key = registry.add(conn, "bench")
-    now = datetime.now(UTC)
-    rounds = []
-    # Both servers stay up and (a)-(d) take turns, round after round: on a shared
-    # machine the load drifts, and side by side within a round is what compares.
-    with (
-        Server("ingest_api.app:create_app", factory=True) as api,
-        Server("bench.ingest_noop:app", factory=False) as noop_server,
-    ):
-        for index in range(args.rounds):
-            work = workload(
-                key, now - timedelta(hours=6 * (index + 1)), args.events, args.requests
-            )
-            raw = raw_producer(settings.kafka_bootstrap, device.device_id, work["raw"])
-            batch = measure(api, work["batch"], args.batch_concurrency, BATCH)
-            single = measure(api, work["single"], args.concurrency, 1)
-            noop = measure(noop_server, work["noop"], args.concurrency, 1)
-            rounds.append({"a": raw, "b": batch, "c": single, "d": noop})
-    with psycopg.connect(settings.database_url) as conn:
-        registry.revoke(conn, device.device_id)
+    load_before = os.getloadavg()
+    try:
+        results = [
+            measure_setting(args, key, device.device_id, workers, variant)
+            for workers in worker_counts
+            for variant in variants
+        ]
+    finally:
+        with psycopg.connect(settings.database_url) as conn:
+            registry.revoke(conn, device.device_id)
 
     print(
         json.dumps(
             {
                 "benchmark": "ingest_throughput",
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
                 "machine": {
                     "cpus": os.cpu_count(),
-                    "load_average_1m": round(os.getloadavg()[0], 2),
+                    "load_average_before": [round(x, 2) for x in load_before],
+                    "load_average_after": [round(x, 2) for x in os.getloadavg()],
                     "python": platform.python_version(),
                 },
                 "settings": {
@@ -316,23 +402,16 @@ def main() -> None:
                     "batch_concurrency": args.batch_concurrency,
                     "concurrency": args.concurrency,
                 },
-                "median": {
-                    "a_raw_producer": median_of(rounds, "a"),
-                    "b_batch_posts": median_of(rounds, "b"),
-                    "c_single_posts": median_of(rounds, "c"),
-                    "d_noop_posts": median_of(rounds, "d"),
-                },
-                "targets": {
-                    "b_over_a_events_per_s": target(
-                        [r["b"]["events_per_s"] / r["a"]["per_s"] for r in rounds],
-                        TARGET_BATCH,
-                    ),
-                    "c_over_d_requests_per_s": target(
-                        [r["c"]["per_s"] / r["d"]["per_s"] for r in rounds],
-                        TARGET_SINGLE,
-                    ),
-                },
-                "rounds": rounds,
+                "summary": [
+                    {
+                        "workers": r["workers"],
+                        "variant": r["variant"],
+                        "b_over_a": r["targets"]["b_over_a_events_per_s"],
+                        "c_over_d": r["targets"]["c_over_d_requests_per_s"],
+                    }
+                    for r in results
+                ],
+                "results": results,
             },
             indent=2,
         )

@@ -24,6 +24,16 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds process ``pid`` and its descendants now alive used so far; Linux."""
+    children = [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+    return process_cpu_s(pid) + sum(process_tree_cpu_s(c) for c in children)
+
+
 def median_of(rounds: list[dict], name: str) -> dict:
     """The per-field median of measurement ``name`` over the rounds (numbers only)."""
     return {

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
+
+
+def default_workers() -> int:
+    """One uvicorn worker per core this process may run on.
+
+    ``os.sched_getaffinity`` (what Python 3.13's ``os.process_cpu_count`` reads)
+    where the platform has it, else ``os.cpu_count()``; at least 1.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, cores)
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option(
-    "--workers", default=1, show_default=True, help="uvicorn worker processes."
+    "--workers",
+    type=click.IntRange(min=1),
+    default=default_workers,
+    show_default="one per core",
+    help="uvicorn worker processes. Each has its own producer, key cache, "
+    "failed-authentication counts and /metrics; use 1 where one process must "
+    "hold them (a Prometheus scrape of several workers sees one at random).",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log every request (keys redacted).",
 )
 @click.option(
     "--log-level",
@@ -19,7 +45,7 @@ import click
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
-def api(host: str, port: int, workers: int, log_level: str) -> None:
+def api(host: str, port: int, workers: int, access_log: bool, log_level: str) -> None:
     """Serve the ingest API (OpenAPI docs at /docs).
 
     Reads LOOM_* settings; applies pending migrations (the device registry) first.
@@ -44,13 +70,17 @@ def api(host: str, port: int, workers: int, log_level: str) -> None:
             err=True,
         )
         sys.exit(1)
-    click.echo(f"loom api: http://{host}:{port} (docs at /docs)", err=True)
+    click.echo(
+        f"loom api: http://{host}:{port} (docs at /docs), {workers} worker(s)",
+        err=True,
+    )
     uvicorn.run(
         "ingest_api.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
+        access_log=access_log,
         log_level=log_level,
         **UVICORN_OPTIONS,
     )

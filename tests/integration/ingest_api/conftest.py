@@ -220,7 +220,8 @@ def served_api(stack, tmp_path_factory) -> Iterator[ServedApi]:
     loom = Path(sys.executable).parent / "loom"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [str(loom), "api", "--port", str(port)],
+            # One worker: the failed-authentication limit is counted per worker.
+            [str(loom), "api", "--port", str(port), "--workers", "1"],
             stdout=out,
             stderr=out,
             env=env,

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -109,3 +110,129 @@ def test_loom_api_serves_the_app_and_keeps_keys_out_of_its_log(settings, tmp_pat
     text = log.read_text()
     assert "/v1/events/gps?key=***" in text
     assert made["api_key"] not in text
+
+
+def _socket_owners(pids: list[int]) -> dict[int, int]:
+    """Map each socket inode held by ``pids`` to its process (Linux ``/proc``)."""
+    owners = {}
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = str(fd.readlink())
+            except OSError:  # closed meanwhile
+                continue
+            if target.startswith("socket:["):
+                owners[int(target[8:-1])] = pid
+    return owners
+
+
+def _server_inode(server_port: int, client_port: int) -> int | None:
+    """The inode of the server's end of the TCP connection from ``client_port``."""
+    wanted = (f"{server_port:04X}", f"{client_port:04X}")
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
+        if (local, remote) == wanted:
+            return int(fields[9])
+    return None
+
+
+def _workers(pid: int) -> list[int]:
+    """uvicorn's worker processes under ``pid`` (not multiprocessing's tracker)."""
+    children = [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+    return [
+        child
+        for child in children
+        if b"--multiprocessing-fork" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def _answer(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_loom_api_workers_each_serve_guarded_and_redacted(settings, tmp_path):
+    """Both of ``--workers 2`` answer; each runs the guarded protocol and redaction."""
+    made = json.loads(run("add", "two workers", "--json").stdout)
+    port = free_port()
+    log = tmp_path / "api.log"
+    loom = Path(sys.executable).parent / "loom"
+    env = {
+        **os.environ,
+        "LOOM_UPLOADS_DIR": str(tmp_path / "uploads"),
+        "LOOM_HEADER_TIMEOUT_SECONDS": "1",
+    }
+    argv = [str(loom), "api", "--port", str(port), "--workers", "2"]
+    with log.open("w") as out:
+        server = subprocess.Popen(argv, stdout=out, stderr=out, env=env)
+    body = json.dumps(payloads()["gps"]).encode()
+    request = (
+        f"POST /v1/events/gps?key={made['api_key']} HTTP/1.1\r\nHost: loom\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    held: dict[int, list[socket.socket]] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while len(_workers(server.pid)) < 2 or not _ready(port):
+            exited = server.poll()  # loom-lint: ignore (a process, not Kafka)
+            assert exited is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        workers = _workers(server.pid)
+        # New connections go to whichever worker accepts first: open them until
+        # each worker holds some, every one answered in full.
+        for _ in range(200):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(request)
+            head = _answer(sock)
+            assert head.startswith(b"HTTP/1.1 202"), head
+            assert b"\r\nserver:" not in head.lower()  # UVICORN_OPTIONS apply
+            inode = _server_inode(port, sock.getsockname()[1])
+            owner = _socket_owners(workers).get(inode)
+            held.setdefault(owner, []).append(sock)
+            if all(held.get(w) for w in workers):
+                break
+        assert all(held.get(w) for w in workers), {
+            w: len(held.get(w, [])) for w in workers
+        }
+        # A request whose headers never end is cut off after the header timeout
+        # (1 s), well before uvicorn's keep-alive timeout (5 s), in every worker.
+        for sock in (s for socks in held.values() for s in socks):
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: loom\r\n")
+        started = time.monotonic()
+        for sock in (s for socks in held.values() for s in socks):
+            sock.settimeout(4)
+            assert sock.recv(1024) == b""
+        assert time.monotonic() - started < 4
+    finally:
+        for sock in (s for socks in held.values() for s in socks):
+            sock.close()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    text = log.read_text()
+    assert text.count("/v1/events/gps?key=***") == sum(map(len, held.values()))
+    assert made["api_key"] not in text
+
+
+def _ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).is_success
+    except httpx.TransportError:
+        return False
