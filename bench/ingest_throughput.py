@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from timing import median_of, process_cpu_s
 
 from ingest_api import registry
 from ingest_api.server import PROTOCOL
+from loom_cli.stack.process import free_port
 from loom_core import migrations, topics
 from loom_core.contracts import GpsFix
 from loom_core.kafka import producer_config
@@ -44,12 +44,6 @@ from loom_core.settings import LoomSettings
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 100
 TARGET_BATCH, TARGET_SINGLE = 0.25, 0.5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def gps_bodies(count: int, start: datetime) -> list[dict]:
