@@ -22,7 +22,8 @@ from loom_cli.stack.process import free_port
 from loom_cli.stack.stack import Stack
 from loom_core import migrations
 from loom_core.settings import LoomSettings
-from tests.integration.landing.conftest import instance, use_stack  # noqa: F401
+from tests.integration.conftest import instance  # noqa: F401
+from tests.integration.landing.conftest import use_stack  # noqa: F401
 
 READY_S = 60.0
 

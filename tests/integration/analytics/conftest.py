@@ -20,7 +20,6 @@ from click.testing import CliRunner
 from loom_cli.main import cli
 from loom_cli.stack.services import TRINO_CATALOGS, TRINO_KAFKA_TABLES
 from loom_cli.stack.stack import Stack
-from loom_core.settings import LoomSettings
 
 TABLES = (
     "gps_data",
@@ -56,13 +55,6 @@ def trino_catalogs(stack: Stack) -> Stack:
     if _deployed_differs(stack.service("trino").etc):
         stack.restart("trino")
     return stack
-
-
-@pytest.fixture
-def db(settings: LoomSettings) -> Iterator[psycopg.Connection]:
-    """An autocommit connection to the stack's TimescaleDB."""
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        yield conn
 
 
 @pytest.fixture
