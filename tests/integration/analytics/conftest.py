@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,11 @@ def devices(db: psycopg.Connection) -> Iterator[Callable[[], str]]:
     yield new
     for table in TABLES:
         db.execute(f"DELETE FROM {table} WHERE device_id = ANY(%s)", (handed,))
+
+
+def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    """An instant of March 2024 (UTC), the month the SQL tests seed."""
+    return datetime(2024, 3, day, hour, minute, second, tzinfo=UTC)
 
 
 def gps_fix(device: str, when: datetime, **fields: Any) -> dict[str, Any]:
