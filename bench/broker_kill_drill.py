@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -50,6 +49,7 @@ from confluent_kafka.admin import AdminClient
 
 from ingest_api import registry
 from loom_cli.stack.cluster import PORT_SPAN, ClusterLayout
+from loom_cli.stack.process import free_port
 from loom_cli.stack.stack import Stack
 from loom_core import migrations, topics
 from loom_core.contracts import FAMILIES
@@ -65,29 +65,10 @@ DEVICES = 8
 LAND_TIMEOUT_S = 180
 
 
-def free_ports(span: int) -> int:
-    """Return the first of ``span`` consecutive free ports on 127.0.0.1."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base = sock.getsockname()[1]
-        if base + span < 65535 and all(_free(base + i) for i in range(span)):
-            return base
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 @contextmanager
 def single_node(shared: LoomSettings, home: Path) -> Iterator[Stack]:
     """A private single-node stack (Kafka, PostgreSQL, Redis), removed afterwards."""
-    base = free_ports(5)
+    base = free_port(span=5)
     settings = LoomSettings(
         home=home,
         cache_dir=shared.cache,
@@ -107,7 +88,7 @@ def single_node(shared: LoomSettings, home: Path) -> Iterator[Stack]:
 @contextmanager
 def cluster(shared: LoomSettings, home: Path) -> Iterator[Stack]:
     """A private cluster without Trino (3 brokers, 3 controllers), removed afterwards."""
-    layout = ClusterLayout(base_port=free_ports(PORT_SPAN))
+    layout = ClusterLayout(base_port=free_port(span=PORT_SPAN))
     stack = Stack.cluster(LoomSettings(home=home, cache_dir=shared.cache), layout)
     try:
         stack.up([s.name for s in stack.services if not s.name.startswith("trino")])
@@ -119,7 +100,7 @@ def cluster(shared: LoomSettings, home: Path) -> Iterator[Stack]:
 @contextmanager
 def ingest_api(settings: LoomSettings) -> Iterator[str]:
     """The real ingest API (one uvicorn worker) against ``settings``; its URL."""
-    port = free_ports(1)
+    port = free_port()
     env = {
         **os.environ,
         "LOOM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,

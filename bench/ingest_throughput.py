@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from timing import median_of, process_tree_cpu_s
 
 from ingest_api import registry
 from ingest_api.server import PROTOCOL, TIMEOUT_KEEP_ALIVE_S
+from loom_cli.stack.process import free_port
 from loom_core import migrations, topics
 from loom_core.contracts import GpsFix
 from loom_core.kafka import producer_config
@@ -56,12 +56,6 @@ VARIANTS = {
     # What uvloop gains: the lean settings on asyncio's own event loop.
     "asyncio": ["--no-access-log", "--loop", "asyncio"],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def gps_bodies(count: int, start: datetime) -> list[dict]:

@@ -27,7 +27,6 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import statistics
 import sys
 import threading
@@ -48,6 +47,7 @@ from loom_cli.serve import (
     children,
     prepare_dagster_home,
 )
+from loom_cli.stack.process import free_port
 from loom_cli.stack.stack import Stack
 from loom_core import kafka as loom_kafka
 from loom_core import migrations
@@ -61,27 +61,13 @@ SAMPLE_S = 0.5  # how often the CPU of the system's processes is read
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1 whose successor is free too (Kafka's controller)."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-
-
 def private_settings(shared: LoomSettings) -> LoomSettings:
     home = shared.home / "bench-stacks" / uuid.uuid4().hex[:8]
     home.mkdir(parents=True)
     return LoomSettings(
         home=home,
         cache_dir=shared.cache,
-        kafka_bootstrap=f"127.0.0.1:{free_port()}",
+        kafka_bootstrap=f"127.0.0.1:{free_port(span=2)}",  # + its controller
         database_url=f"postgresql://loom:loom@127.0.0.1:{free_port()}/loom",
         redis_url=f"redis://127.0.0.1:{free_port()}/0",
         trino_url=f"http://127.0.0.1:{free_port()}",

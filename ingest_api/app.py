@@ -35,11 +35,11 @@ from ingest_api.observability import (
     Scope,
     Send,
     tracer_from,
-    tracer_provider_for,
 )
 from ingest_api.routes import audio_stream, compat, events, health, imports, uploads
 from ingest_api.services import running
 from ingest_api.settings import IngestSettings
+from loom_core.tracing import tracer_provider as build_tracer_provider
 
 
 class BodyLimit:
@@ -167,7 +167,7 @@ def create_app(
         the Kafka headers).
     """
     settings = settings or IngestSettings()
-    provider = tracer_provider or tracer_provider_for(
+    provider = tracer_provider or build_tracer_provider(
         settings.otlp_endpoint, settings.service_name
     )
     metrics = Metrics()

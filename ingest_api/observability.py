@@ -12,9 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from opentelemetry.propagators.textmap import DefaultGetter
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import NoOpTracer, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -92,23 +90,6 @@ class Metrics:
         if found is None:
             found = self._children[key] = metric.labels(*labels)
         return found
-
-
-def tracer_provider_for(
-    otlp_endpoint: str | None, service_name: str
-) -> TracerProvider | None:
-    """Return a provider exporting to ``otlp_endpoint``, or ``None`` when unset."""
-    if not otlp_endpoint:
-        return None
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
-        OTLPSpanExporter,
-    )
-
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    provider.add_span_processor(
-        BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint, timeout=5))
-    )
-    return provider
 
 
 def tracer_from(provider: TracerProvider | None) -> Tracer:

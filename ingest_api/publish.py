@@ -27,6 +27,7 @@ from ingest_api.producer import (
     Outgoing,
 )
 from loom_core.contracts import DeviceEvent, Family
+from loom_core.kafka import to_message
 
 
 class Accepted(NamedTuple):
@@ -106,14 +107,12 @@ class Publisher:
                 results[index] = self.too_early()
                 outcomes[family.name, "invalid"] += 1
                 continue
-            value = event.__pydantic_serializer__.to_json(event)  # model_dump_json
-            if len(value) > self.max_message_bytes:
-                results[index] = self._too_large(family, len(value))
+            message = Outgoing(*to_message(event, family))
+            if len(message.value) > self.max_message_bytes:
+                results[index] = self._too_large(family, len(message.value))
                 outcomes[family.name, "too_large"] += 1
             else:
-                outgoing.append(
-                    Outgoing(family.topic.name, event.device_id.encode(), value)
-                )
+                outgoing.append(message)
                 sent.append(index)
         if self.tracing:
             with self.tracer.start_as_current_span(

@@ -12,11 +12,10 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, Field, IPvAnyNetwork, model_validator
 
-from loom_core.settings import LoomSettings
+from loom_core.settings import REDIS_TTL_LIMITS, LoomSettings
 
-# Limits of the Redis keys in project-rules.md.
-PAIR_TTL_LIMIT_S = 30
-CHUNK_TTL_LIMIT_S = 300
+PAIR_TTL_LIMIT_S = REDIS_TTL_LIMITS["pair:"]
+CHUNK_TTL_LIMIT_S = REDIS_TTL_LIMITS["chunk:"]
 
 
 class IngestSettings(LoomSettings):

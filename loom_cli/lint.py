@@ -28,10 +28,9 @@ from pathlib import Path
 
 import click
 
-from loom_core.settings import REPO_ROOT
+from loom_core.settings import REDIS_TTL_LIMITS, REPO_ROOT
 from loom_core.topics import CATALOG, TOPIC_NAME
 
-REDIS_TTL_LIMITS = {"pair:": 30, "chunk:": 300}
 CATEGORIES = tuple(sorted({name.split(".", 1)[0] + "." for name in CATALOG}))
 TOPIC_CALLS = {"produce", "subscribe", "TopicPartition", "NewTopic", "Topic"}
 CONSUME_CALLS = {"subscribe", "assign"}  # poll/consume are too generic (Popen.poll)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from loom_core import topics
 from loom_core.contracts import DeviceEvent
-from loom_core.contracts.families import BY_MODEL
+from loom_core.contracts.families import BY_MODEL, Family
+
+if TYPE_CHECKING:
+    from confluent_kafka import KafkaError, Message, Producer
 
 # External calls time out within 5 s; the client retries delivery internally.
 TIMEOUT_MS = 5_000
@@ -38,13 +41,88 @@ def producer_config(bootstrap: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def to_message(event: DeviceEvent) -> tuple[str, bytes, bytes]:
+def to_message(
+    event: DeviceEvent, family: Family | None = None
+) -> tuple[str, bytes, bytes]:
     """Return ``(topic, key, value)`` of an event as the Kafka contract defines it.
 
-    Key = the device id; value = the event's JSON (bytes as base64).
+    ``family`` is the event model's unless given (the ingress's request models
+    subclass the contract's).
+
+    Key = the device id; value = the event's JSON (bytes as base64). The ingress
+    encodes every event with it: the serializer's bytes are ``model_dump_json``'s
+    without its decode and our encode (0.8 µs of 2.4 µs per GPS fix).
     """
-    family = BY_MODEL[type(event)]
-    return family.topic.name, event.device_id.encode(), event.model_dump_json().encode()
+    family = family or BY_MODEL[type(event)]
+    value = event.__pydantic_serializer__.to_json(event)  # model_dump_json, as bytes
+    return family.topic.name, event.device_id.encode(), value
+
+
+class Deliveries:
+    """Messages produced to Kafka and the delivery reports that came back for them.
+
+    The one way Loom produces and then waits for every delivery: :meth:`produce`
+    each message (waiting while the client's local queue is full), then
+    :meth:`wait`. With ``acks=all`` and idempotence (:func:`producer_config`), a
+    message is written once Kafka confirmed it; ``failed`` counts the others.
+
+    Parameters
+    ----------
+    producer
+        The producer to send through.
+    on_delivery
+        Also called with each delivery report ``(error, message)``.
+    """
+
+    def __init__(
+        self,
+        producer: Producer,
+        on_delivery: Callable[[KafkaError | None, Message], None] | None = None,
+    ) -> None:
+        self._producer = producer
+        self._on_delivery = on_delivery
+        self.sent = 0
+        self.errors: list[KafkaError] = []
+        self.unconfirmed = 0
+
+    @property
+    def failed(self) -> int:
+        """How many messages Kafka refused or has not confirmed."""
+        return len(self.errors) + self.unconfirmed
+
+    def produce(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Produce one message, serving delivery reports while the queue is full."""
+        while True:
+            try:
+                self._producer.produce(
+                    topic,
+                    key=key,
+                    value=value,
+                    headers=headers,
+                    on_delivery=self._delivered,
+                )
+                break
+            except BufferError:
+                self._producer.poll(0.5)
+        self._producer.poll(0)
+        self.sent += 1
+
+    def wait(self, timeout_s: float) -> int:
+        """Wait up to ``timeout_s`` for every delivery report; return ``failed``."""
+        self.unconfirmed = self._producer.flush(timeout_s)
+        return self.failed
+
+    def _delivered(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            self.errors.append(error)
+        if self._on_delivery is not None:
+            self._on_delivery(error, message)
 
 
 def consumer_config(bootstrap: str, group_id: str, **overrides: Any) -> dict[str, Any]:

@@ -10,6 +10,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Each Redis key prefix and the longest TTL its keys may have, in seconds
+# (project-rules.md): enforced by the ingress's settings and by ``loom lint``.
+REDIS_TTL_LIMITS = {"pair:": 30, "chunk:": 300}
 
 
 def _default_home() -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from loom_cli.stack.process import free_port
 from loom_cli.stack.stack import Stack
 from loom_core import migrations
 from loom_core.settings import LoomSettings, get_settings
@@ -91,25 +91,6 @@ def stack(settings: LoomSettings) -> Stack:
 def device_id() -> str:
     """A device id no other test uses, so tests sharing the stack never collide."""
     return f"test-{uuid.uuid4().hex[:12]}"
-
-
-def free_port(span: int = 1) -> int:
-    """Return a free port on 127.0.0.1 whose next ``span - 1`` ports are free too."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port + span < 65535 and all(_free(port + i) for i in range(span)):
-            return port
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,13 +30,13 @@ import httpx
 
 from loom_cli.demo.sample_day import SAMPLE_RATE, Fix, Frame, SampleDay
 from loom_core.contracts import FAMILIES
+from loom_core.contracts.ids import demo_event_id
 
 OVERLAND_BATCH = 200  # the app's default "points per batch"
 POST_CONCURRENCY = 4
 AUDIO_FRAME_BYTES = SAMPLE_RATE  # 0.5 s of PCM16 mono
 TIMEOUT = httpx.Timeout(5.0, read=15.0)  # a paired frame waits up to 10 s for its mate
 MAX_ATTEMPTS = 3  # the first try and at most two retries, on 503 only
-ID_NAMESPACE = uuid.UUID("6c6f6f6d-6465-6d6f-2d73-616d706c6521")
 
 # The progress channels, in display order: name -> (raw table, unit).
 CHANNELS: dict[str, tuple[str, str]] = {
@@ -129,16 +128,11 @@ def overland_feature(fix: Fix) -> dict[str, Any]:
     }
 
 
-def event_id(device_id: str, label: str) -> str:
-    """Return the fixed id of a posted frame or screenshot of the sample."""
-    return str(uuid.uuid5(ID_NAMESPACE, f"{device_id}/{label}"))
-
-
 def frame_body(frame: Frame, device_id: str) -> dict[str, Any]:
     """Return the ``POST /v1/events/camera`` or ``/screenshot`` body of a frame."""
     data = base64.b64encode(frame.jpeg).decode()
     body: dict[str, Any] = {
-        "event_id": event_id(device_id, frame.label),
+        "event_id": str(demo_event_id(device_id, frame.label)),
         "recorded_at": frame.at.isoformat(),
     }
     if frame.kind == "screenshot":

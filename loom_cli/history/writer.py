@@ -9,7 +9,7 @@ from confluent_kafka import KafkaException, Producer
 from ingest_api.history import HistoryFormatError, Problem
 from ingest_api.history.load import ImportSummary, Input, events
 from loom_core.contracts import GpsFix
-from loom_core.kafka import producer_config, to_message
+from loom_core.kafka import Deliveries, producer_config, to_message
 
 
 class Writer:
@@ -27,7 +27,7 @@ class Writer:
     ) -> ImportSummary:
         """Import one input; return once Kafka acknowledged (or failed) each event."""
         summary = ImportSummary(item.name, item.fmt)
-        pending = 0
+        deliveries = Deliveries(self._producer, on_delivery=summary.delivered)
         try:
             for count, event in enumerate(events(item, device_id), start=1):
                 if count % 1_000 == 0:
@@ -35,30 +35,20 @@ class Writer:
                 if isinstance(event, Problem):
                     summary.reject(event)
                     continue
-                self._produce(event, summary)
-                pending += 1
-                if pending >= batch:
-                    self._producer.flush(30)
-                    pending = 0
+                self._produce(deliveries, event)
+                if deliveries.sent % batch == 0:
+                    deliveries.wait(30)
         except HistoryFormatError as exc:
             summary.error = str(exc)
-        summary.failed += self._producer.flush(30)
+        deliveries.wait(30)
+        summary.failed += deliveries.unconfirmed  # refusals: summary.delivered
         progress()
         return summary
 
-    def _produce(self, event: GpsFix, summary: ImportSummary) -> None:
-        topic, key, value = to_message(event)
-        while True:
-            try:
-                self._producer.produce(
-                    topic, key=key, value=value, on_delivery=summary.delivered
-                )
-                break
-            except BufferError:
-                self._producer.poll(0.5)
-            except KafkaException as exc:
-                msg = (
-                    f"Kafka refused the write ({exc}); is the stack up? (loom stack up)"
-                )
-                raise HistoryFormatError(msg) from exc
-        self._producer.poll(0)
+    @staticmethod
+    def _produce(deliveries: Deliveries, event: GpsFix) -> None:
+        try:
+            deliveries.produce(*to_message(event))
+        except KafkaException as exc:
+            msg = f"Kafka refused the write ({exc}); is the stack up? (loom stack up)"
+            raise HistoryFormatError(msg) from exc

@@ -23,11 +23,23 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """Return a port on ``host`` that nothing listens on now."""
+def free_port(span: int = 1, host: str = "127.0.0.1") -> int:
+    """Return a free port on ``host`` whose next ``span - 1`` ports are free too."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+        if port + span < 65535 and all(_free(port + i, host) for i in range(1, span)):
+            return port
+
+
+def _free(port: int, host: str) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def pid_alive(pid: int) -> bool:

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from loom_core import topics
+from loom_core.contracts.ids import enriched_row_id
 from loom_dagster.assets import partitioned
 from loom_dagster.enrichment import geocoding, stays
 from loom_dagster.enrichment.day_track import DayTrack, read_day
-from loom_dagster.enrichment.ids import stable_id
 from loom_dagster.enrichment.messages import TrackSegment
 from loom_dagster.resources import KafkaResource, TimescaleResource
 
@@ -57,7 +57,7 @@ def segment_rows(day: DayTrack) -> list[TrackSegment]:
             time=_utc(s.start),
             device_id=partition.device_id,
             day=partition.day,
-            segment_id=stable_id(
+            segment_id=enriched_row_id(
                 ASSET,
                 partition.device_id,
                 partition.day,

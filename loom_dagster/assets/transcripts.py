@@ -15,9 +15,9 @@ import psycopg
 from psycopg import sql
 
 from loom_core import topics
+from loom_core.contracts.ids import enriched_row_id
 from loom_dagster.assets import partitioned
 from loom_dagster.enrichment import audio, store, vad
-from loom_dagster.enrichment.ids import stable_id
 from loom_dagster.enrichment.messages import Utterance, WordTiming
 from loom_dagster.enrichment.speech import (
     BackendSpec,
@@ -105,7 +105,7 @@ def utterances(
                 time=datetime.fromtimestamp(start, UTC),
                 device_id=partition.device_id,
                 day=partition.day,
-                utterance_id=stable_id(
+                utterance_id=enriched_row_id(
                     ASSET,
                     partition.device_id,
                     partition.day,

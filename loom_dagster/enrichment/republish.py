@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+from loom_core.kafka import Deliveries
+
+if TYPE_CHECKING:
+    from confluent_kafka import Producer
 
 FLUSH_TIMEOUT_S = 30.0  # each message also times out on its own after 5 s
 
@@ -13,16 +18,8 @@ class RepublishError(RuntimeError):
     """Some messages were not acknowledged by Kafka."""
 
 
-class _Producer(Protocol):
-    def produce(
-        self, topic: str, value: bytes, key: bytes, on_delivery: Any
-    ) -> None: ...
-    def poll(self, timeout: float) -> int: ...
-    def flush(self, timeout: float) -> int: ...
-
-
 def republish(
-    producer: _Producer, topic: str, messages: Iterable[Mapping[str, Any]]
+    producer: Producer, topic: str, messages: Iterable[Mapping[str, Any]]
 ) -> int:
     """Produce each message keyed by its ``device_id`` and wait for every ack.
 
@@ -38,28 +35,20 @@ def republish(
         rows are committed and their ids stable, so re-running the partition
         republishes them without duplicates downstream.
     """
-    errors: list[str] = []
-    sent = 0
-
-    def on_delivery(err: Any, _msg: Any) -> None:
-        if err is not None:
-            errors.append(str(err))
-
+    deliveries = Deliveries(producer)
     for message in messages:
-        producer.produce(
+        deliveries.produce(
             topic,
-            value=json.dumps(message, separators=(",", ":")).encode(),
             key=str(message["device_id"]).encode(),
-            on_delivery=on_delivery,
+            value=json.dumps(message, separators=(",", ":")).encode(),
         )
-        producer.poll(0)
-        sent += 1
-    pending = producer.flush(FLUSH_TIMEOUT_S)
-    if errors or pending:
+    if deliveries.wait(FLUSH_TIMEOUT_S):
+        errors = deliveries.errors
         msg = (
-            f"republishing to {topic} failed for {len(errors) + pending} of {sent} "
-            f"messages ({errors[0] if errors else 'not acknowledged in time'}); "
+            f"republishing to {topic} failed for {deliveries.failed} of "
+            f"{deliveries.sent} messages "
+            f"({errors[0] if errors else 'not acknowledged in time'}); "
             "re-run the partition: its ids are stable, so nothing is doubled"
         )
         raise RepublishError(msg)
-    return sent
+    return deliveries.sent

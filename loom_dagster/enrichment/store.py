@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from loom_dagster.enrichment.ids import stable_id
+from loom_core.contracts.ids import enriched_row_id
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class DeviceDay:
 
 def lock(conn: psycopg.Connection, asset: str, partition: DeviceDay) -> None:
     """Take the transaction-scoped advisory lock of ``asset``'s partition."""
-    key = stable_id(asset, partition.device_id, partition.day).int >> 65
+    key = enriched_row_id(asset, partition.device_id, partition.day).int >> 65
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
 
 

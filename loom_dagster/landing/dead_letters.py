@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import Producer
 
+from loom_core.kafka import Deliveries
 from loom_core.topics import dead_letter_for
 from loom_dagster.landing.decode import Poison
 from loom_dagster.landing.reader import KafkaMessage
@@ -70,23 +71,13 @@ def send(
     if not poisoned:
         return 0
     target = dead_letter_for(topic).name
-    errors: list[KafkaError] = []
-
-    def delivered(error: KafkaError | None, _message: object) -> None:
-        if error is not None:
-            errors.append(error)
-
+    deliveries = Deliveries(producer)
     for message, poison in poisoned:
-        producer.produce(
-            target,
-            key=message.key(),
-            value=message.value(),
-            headers=headers(poison, topic, message),
-            on_delivery=delivered,
+        deliveries.produce(
+            target, message.key(), message.value(), headers(poison, topic, message)
         )
-        producer.poll(0)
-    left = producer.flush(flush_timeout_s)
-    if errors or left:
+    if deliveries.wait(flush_timeout_s):
+        errors, left = deliveries.errors, deliveries.unconfirmed
         reason = errors[0].str() if errors else f"{left} not confirmed in time"
         msg = (
             f"could not write {len(errors) or left} of {len(poisoned)} poison "

@@ -7,7 +7,6 @@ does not know. It goes to the dead-letter topic; everything else lands.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -15,11 +14,9 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from loom_core.contracts import SCHEMA_VERSION, DeviceEvent
+from loom_core.contracts.ids import offset_event_id
 from loom_dagster.landing.reader import KafkaMessage
 
-# Events without an event_id (not produced by the ingress) get one derived from
-# where they sit in Kafka, so landing the same offset twice is still a no-op.
-OFFSET_NAMESPACE = uuid.UUID("6f1c1a8e-4d1e-4c55-9d1f-6c6f6f6d0001")
 MAX_ERRORS_SHOWN = 3
 _STAMPED = frozenset({"event_id", "received_at"})  # set by the ingress
 
@@ -64,11 +61,6 @@ def classify(exc: ValidationError) -> Poison:
         )
         return Poison(PoisonReason.UNKNOWN_SCHEMA_VERSION, detail)
     return Poison(PoisonReason.SCHEMA_INVALID, _summary(exc))
-
-
-def offset_event_id(topic: str, partition: int, offset: int) -> uuid.UUID:
-    """Return the stable event id of the message at ``topic/partition/offset``."""
-    return uuid.uuid5(OFFSET_NAMESPACE, f"{topic}/{partition}/{offset}")
 
 
 def decode(

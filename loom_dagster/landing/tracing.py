@@ -16,12 +16,12 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from loom_core import tracing as loom_tracing
 from loom_core.settings import TelemetrySettings
 
 TRACEPARENT = "traceparent"
 MAX_LINKS = 128  # the SDK's default span link limit
 SERVICE_NAME = "loom-dagster"
-EXPORT_TIMEOUT_S = 5
 
 _propagator = TraceContextTextMapPropagator()
 
@@ -63,28 +63,11 @@ def links_from_headers(
 
 
 def tracer_provider(settings: TelemetrySettings | None = None) -> Any | None:
-    """Return an SDK tracer provider exporting over OTLP/HTTP, or None when off."""
+    """Return the landing's tracer provider (OTLP/HTTP), or None when tracing is off."""
     settings = settings or TelemetrySettings()
-    if not settings.otlp_endpoint:
-        return None
-    # The SDK is imported only when tracing is on: runs start faster without it.
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
-        OTLPSpanExporter,
+    return loom_tracing.tracer_provider(
+        settings.otlp_endpoint, settings.service_name or SERVICE_NAME
     )
-    from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
-    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
-
-    provider = TracerProvider(
-        resource=Resource.create(
-            {"service.name": settings.service_name or SERVICE_NAME}
-        )
-    )
-    exporter = OTLPSpanExporter(
-        endpoint=settings.otlp_endpoint, timeout=EXPORT_TIMEOUT_S
-    )
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    return provider
 
 
 @contextmanager

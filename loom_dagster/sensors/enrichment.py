@@ -23,6 +23,10 @@ from loom_dagster.landing.land import PARTITIONS_TOUCHED
 from loom_dagster.partitions import DAYS, DEVICES
 
 BATCH = 200  # landing materialisations read per asset and tick
+# Marks the runs these sensors request: dagster.yaml (and the chart's values) limit
+# how many run at once.
+TRIGGER_TAG = "loom/trigger"
+TRIGGER = "enrichment_sensor"
 
 
 def partitions_touched(value: Any) -> tuple[list[tuple[str, str]], list[str]]:
@@ -147,7 +151,7 @@ def build_enrichment_sensor(
                 partition_key=dg.MultiPartitionKey({"day": day, "device": device}),
                 asset_selection=[dg.AssetKey(target)],
                 run_config=dict(run_config or {}),
-                tags={"loom/trigger": "landing", **(run_tags or {})},
+                tags={TRIGGER_TAG: TRIGGER, **(run_tags or {})},
             )
             for (day, device), storage_id in sorted(wanted.items())
         ]

@@ -18,11 +18,12 @@ from confluent_kafka import ElectionType, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from loom_cli.stack.cluster import PORT_SPAN, ClusterLayout
+from loom_cli.stack.process import free_port
 from loom_cli.stack.stack import Stack
 from loom_core import migrations
 from loom_core.settings import LoomSettings
-from tests.conftest import free_port
-from tests.integration.landing.conftest import instance, use_stack  # noqa: F401
+from tests.integration.conftest import instance  # noqa: F401
+from tests.integration.landing.conftest import use_stack  # noqa: F401
 
 READY_S = 60.0
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from loom_cli.main import cli
-from tests.conftest import free_port
+from loom_cli.stack.process import free_port
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ from click.testing import CliRunner
 from loom_cli.main import cli
 from loom_cli.stack.services import TRINO_CATALOGS, TRINO_KAFKA_TABLES
 from loom_cli.stack.stack import Stack
-from loom_core.settings import LoomSettings
 
 TABLES = (
     "gps_data",
@@ -59,13 +58,6 @@ def trino_catalogs(stack: Stack) -> Stack:
 
 
 @pytest.fixture
-def db(settings: LoomSettings) -> Iterator[psycopg.Connection]:
-    """An autocommit connection to the stack's TimescaleDB."""
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        yield conn
-
-
-@pytest.fixture
 def devices(db: psycopg.Connection) -> Iterator[Callable[[], str]]:
     """Hand out fresh device ids; delete their rows from the tables afterwards."""
     handed: list[str] = []
@@ -77,6 +69,11 @@ def devices(db: psycopg.Connection) -> Iterator[Callable[[], str]]:
     yield new
     for table in TABLES:
         db.execute(f"DELETE FROM {table} WHERE device_id = ANY(%s)", (handed,))
+
+
+def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    """An instant of March 2024 (UTC), the month the SQL tests seed."""
+    return datetime(2024, 3, day, hour, minute, second, tzinfo=UTC)
 
 
 def gps_fix(device: str, when: datetime, **fields: Any) -> dict[str, Any]:

@@ -1,12 +1,6 @@
 """data_completeness.sql on gps_data and audio_chunks rows seeded by hand."""
 
-from datetime import UTC, datetime
-
-from tests.integration.analytics.conftest import audio_chunk, gps_fix, insert
-
-
-def at(day, hour, minute=0, second=0):
-    return datetime(2024, 3, day, hour, minute, second, tzinfo=UTC)
+from tests.integration.analytics.conftest import at, audio_chunk, gps_fix, insert
 
 
 def row(rows, day, source):

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from loom_cli.analytics.cli import analytics_files
 from loom_cli.main import cli
-from tests.conftest import free_port
+from loom_cli.stack.process import free_port
 
 
 def run(*args, env=None):

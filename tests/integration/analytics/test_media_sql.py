@@ -1,13 +1,9 @@
 """speech_hourly.sql and caption_terms_daily.sql on transcripts and captions rows."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from tests.integration.analytics.conftest import insert
-
-
-def at(day, hour, minute=0, second=0):
-    return datetime(2024, 3, day, hour, minute, second, tzinfo=UTC)
+from tests.integration.analytics.conftest import at, insert
 
 
 def utterance(device, start, seconds, word_offsets):

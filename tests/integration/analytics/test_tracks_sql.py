@@ -4,7 +4,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from tests.integration.analytics.conftest import insert
+from tests.integration.analytics.conftest import at, insert
 
 
 def segment(device, kind, start, minutes, distance_m=0.0, place=None):
@@ -29,10 +29,6 @@ def segment(device, kind, start, minutes, distance_m=0.0, place=None):
         "place_country": country,
         "algorithm": "test",
     }
-
-
-def at(day, hour, minute=0):
-    return datetime(2024, 3, day, hour, minute, tzinfo=UTC)
 
 
 HOME = ("Berlin", "Land Berlin", "DE")

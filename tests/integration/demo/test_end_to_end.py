@@ -26,8 +26,8 @@ import trino
 
 from loom_cli.demo.sample_day import generate
 from loom_cli.stack import apps
+from loom_cli.stack.process import free_port
 from loom_core.settings import LoomSettings
-from tests.conftest import free_port
 
 DAGSTER_DB = "dagster_e2e"
 # A guard against a hung run, not a speed assertion: a cold start of Dagster and

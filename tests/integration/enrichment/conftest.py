@@ -1,5 +1,5 @@
-"""Fixtures of the enrichment integration tests: a temporary Dagster instance, the
-resources bound to the shared stack, raw-row writers and a Kafka tail."""
+"""Fixtures of the enrichment integration tests: the resources bound to the shared
+stack, raw-row writers and a Kafka tail (``instance`` and ``db``: one level up)."""
 
 from __future__ import annotations
 
@@ -21,13 +21,6 @@ from loom_dagster.resources.models import SpeechToTextResource, VisionResource
 DAY = date(2024, 5, 6)
 
 
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    """A throwaway Dagster instance (never the shared dagster database)."""
-    with dg.instance_for_test() as the_instance:
-        yield the_instance
-
-
 @pytest.fixture(scope="session")
 def resources(settings) -> dict[str, Any]:
     """The enrichment assets' resources, on the shared stack, models loaded once."""
@@ -37,13 +30,6 @@ def resources(settings) -> dict[str, Any]:
         "speech": SpeechToTextResource(),
         "vision": VisionResource(),
     }
-
-
-@pytest.fixture
-def db(settings) -> Iterator[psycopg.Connection]:
-    """An autocommit connection to the shared database."""
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        yield conn
 
 
 def partition_key(device: str, day: date = DAY) -> dg.MultiPartitionKey:

@@ -1,5 +1,5 @@
-"""Fixtures shared with other suites: landing's (a temporary Dagster instance, the
-shared stack) and the ingest API's (a registered device, the app)."""
+"""Fixtures shared with other suites: landing's (the shared stack) and the ingest
+API's (a registered device, the app); ``instance`` comes from one level up."""
 
 from tests.integration.ingest_api.conftest import (  # noqa: F401 - pytest fixtures
     api_settings,
@@ -7,7 +7,6 @@ from tests.integration.ingest_api.conftest import (  # noqa: F401 - pytest fixtu
     device,
 )
 from tests.integration.landing.conftest import (  # noqa: F401 - pytest fixtures
-    instance,
     shared,
     use_stack,
 )

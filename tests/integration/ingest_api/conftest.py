@@ -25,9 +25,9 @@ from fastapi.testclient import TestClient
 from ingest_api import registry
 from ingest_api.app import create_app
 from ingest_api.settings import IngestSettings
+from loom_cli.stack.process import free_port
 from loom_core.kafka import consumer_config
 from loom_core.settings import LoomSettings
-from tests.conftest import free_port
 
 READ_TIMEOUT_S = 30
 SERVE_TIMEOUT_S = 90

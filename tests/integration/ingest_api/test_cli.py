@@ -13,7 +13,7 @@ import httpx
 from click.testing import CliRunner
 
 from loom_cli.main import cli
-from tests.conftest import free_port
+from loom_cli.stack.process import free_port
 from tests.integration.ingest_api.payloads import payloads
 
 

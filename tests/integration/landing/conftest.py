@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -114,13 +114,6 @@ def as_messages(events: Iterable[DeviceEvent], traced: bool = False) -> list[tup
         _, key, value = to_message(event)
         out.append((key, value, [("traceparent", trace)] if traced else None))
     return out
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    """A temporary Dagster instance (never the shared `dagster` database)."""
-    with dg.instance_for_test() as the_instance:
-        yield the_instance
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import psycopg
 from click.testing import CliRunner
 
 from loom_cli.main import cli
+from loom_cli.stack.process import free_port
 from loom_core.settings import REPO_ROOT
-from tests.conftest import free_port
 
 BIN = Path(sys.executable).parent
 

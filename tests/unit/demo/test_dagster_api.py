@@ -170,7 +170,7 @@ QUEUED = dagster_api.Run(
         "dagster/partition/device": "demo-phone",
         "dagster/sensor_name": "captions_after_landing",
         "dagster/run_key": "captions:2025-06-14|demo-phone:7",
-        "loom/trigger": "landing",
+        "loom/trigger": "enrichment_sensor",
     },
     ("captions",),
     created=1000.0,
@@ -200,7 +200,7 @@ def test_a_queued_run_is_launched_again_ahead_of_the_queue_then_cancelled():
         "dagster/partition": "2025-06-14|demo-phone",
         "dagster/partition/day": "2025-06-14",
         "dagster/partition/device": "demo-phone",
-        "loom/trigger": "landing",
+        "loom/trigger": "enrichment_sensor",
         "dagster/priority": "5",
         "loom/launched_by": "loom demo",
     }

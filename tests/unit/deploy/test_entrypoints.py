@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from loom_cli.stack.process import free_port
 from loom_core.settings import REPO_ROOT
 
 from .render import DEPLOY
@@ -28,12 +28,6 @@ def test_ingest_api_command_is_valid() -> None:
     assert params["http"] == server.PROTOCOL
     assert params["timeout_keep_alive"] == server.TIMEOUT_KEEP_ALIVE_S
     assert "*" not in params["forwarded_allow_ips"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def running(process: subprocess.Popen[bytes]) -> bool:

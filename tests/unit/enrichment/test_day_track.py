@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime
 from click.testing import CliRunner
 
 from loom_cli.main import cli
+from loom_cli.stack.process import free_port
 from loom_dagster.enrichment import day_track, samples, stays
 from loom_dagster.enrichment.store import DeviceDay
-from tests.conftest import free_port
 
 DAY = date(2024, 5, 6)
 

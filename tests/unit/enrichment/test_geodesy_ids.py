@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
+from loom_core.contracts.ids import ENRICHMENT_NAMESPACE, enriched_row_id
 from loom_dagster.enrichment.geodesy import haversine_m, path_length_m
-from loom_dagster.enrichment.ids import NAMESPACE, stable_id
 
 
 def test_haversine_knows_paris_to_london():
@@ -30,15 +30,17 @@ def test_path_length_skips_jitter_below_the_minimum_step():
 
 def test_stable_ids_are_uuid5_and_depend_on_every_part():
     day = date(2024, 5, 6)
-    a = stable_id("gps_tracks", "phone", day, "stay", "08:00")
-    assert a == stable_id("gps_tracks", "phone", day, "stay", "08:00")
+    a = enriched_row_id("gps_tracks", "phone", day, "stay", "08:00")
+    assert a == enriched_row_id("gps_tracks", "phone", day, "stay", "08:00")
     assert a.version == 5
-    assert a == uuid.uuid5(NAMESPACE, "gps_tracks/phone/2024-05-06/stay/08:00")
+    assert a == uuid.uuid5(
+        ENRICHMENT_NAMESPACE, "gps_tracks/phone/2024-05-06/stay/08:00"
+    )
     others = {
-        stable_id("transcripts", "phone", day, "stay", "08:00"),
-        stable_id("gps_tracks", "watch", day, "stay", "08:00"),
-        stable_id("gps_tracks", "phone", date(2024, 5, 7), "stay", "08:00"),
-        stable_id("gps_tracks", "phone", day, "move", "08:00"),
+        enriched_row_id("transcripts", "phone", day, "stay", "08:00"),
+        enriched_row_id("gps_tracks", "watch", day, "stay", "08:00"),
+        enriched_row_id("gps_tracks", "phone", date(2024, 5, 7), "stay", "08:00"),
+        enriched_row_id("gps_tracks", "phone", day, "move", "08:00"),
     }
     assert a not in others
     assert len(others) == 4

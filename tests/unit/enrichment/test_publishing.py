@@ -20,7 +20,7 @@ class FakeProducer:
         self._callbacks = []
         self.pending = pending
 
-    def produce(self, topic, value, key, on_delivery):
+    def produce(self, topic, value, key, on_delivery, headers=None):
         self.sent.append((topic, key, value))
         self._callbacks.append((on_delivery, b"fail" in value))
 

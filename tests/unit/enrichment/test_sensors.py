@@ -87,7 +87,7 @@ def test_the_sensor_requests_each_touched_partition_once_and_adds_new_devices():
         assert run.run_config == {
             "ops": {"captions": {"config": {"incremental": True}}}
         }
-        assert run.tags["loom/trigger"] == "landing"
+        assert run.tags["loom/trigger"] == "enrichment_sensor"
         (add,) = result.dynamic_partitions_requests
         assert (add.partitions_def_name, list(add.partition_keys)) == (
             "devices",

@@ -1,7 +1,8 @@
 import logging
 
-from ingest_api.observability import Metrics, tracer_provider_for
+from ingest_api.observability import Metrics
 from ingest_api.redaction import RedactSecrets
+from loom_core.tracing import tracer_provider
 
 
 def test_every_metric_is_prefixed_with_the_service_name():
@@ -34,8 +35,8 @@ def test_access_log_lines_never_show_a_key():
 
 
 def test_tracing_is_off_without_an_endpoint():
-    assert tracer_provider_for(None, "ingest_api") is None
-    provider = tracer_provider_for("http://127.0.0.1:4318/v1/traces", "ingest_api")
+    assert tracer_provider(None, "ingest_api") is None
+    provider = tracer_provider("http://127.0.0.1:4318/v1/traces", "ingest_api")
     assert provider is not None
     assert provider.resource.attributes["service.name"] == "ingest_api"
     provider.shutdown()

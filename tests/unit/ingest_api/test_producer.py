@@ -1,20 +1,13 @@
 """The producer wrapper without a broker: nothing is acknowledged, and it says so."""
 
-import socket
-
 import pytest
 
 from ingest_api.producer import DeliveryError, EventProducer, Outgoing
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from loom_cli.stack.process import free_port
 
 
 async def test_no_broker_means_a_delivery_error_within_the_ack_timeout():
-    producer = EventProducer(f"127.0.0.1:{closed_port()}", ack_timeout_s=0.5)
+    producer = EventProducer(f"127.0.0.1:{free_port()}", ack_timeout_s=0.5)
     try:
         message = Outgoing("device.sensor.gps.raw", b"k", b"{}")
         results = await producer.send_many([message, message])
@@ -28,7 +21,7 @@ async def test_no_broker_means_a_delivery_error_within_the_ack_timeout():
 
 
 async def test_nothing_to_send_is_no_work():
-    producer = EventProducer(f"127.0.0.1:{closed_port()}", ack_timeout_s=0.5)
+    producer = EventProducer(f"127.0.0.1:{free_port()}", ack_timeout_s=0.5)
     try:
         assert await producer.send_many([]) == []
     finally:

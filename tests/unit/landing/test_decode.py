@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 import pytest
 
 from loom_core.contracts import AudioChunk, GpsFix
+from loom_core.contracts.ids import offset_event_id
 from loom_core.topics import GPS_RAW
-from loom_dagster.landing.decode import Poison, PoisonReason, decode, offset_event_id
+from loom_dagster.landing.decode import Poison, PoisonReason, decode
 from tests.unit.landing.fakes import FakeMessage
 
 TOPIC = GPS_RAW.name
