@@ -108,23 +108,8 @@ router.add_api_route(
     uploads.put_chunk,
     methods=["PUT"],
     response_model=uploads.UploadState,
-    responses={
-        **AUTH,
-        **uploads.EXPIRED,
-        **UNAVAILABLE,
-        409: {"description": "Wrong offset; the answer holds expected_offset"},
-        413: {"description": "The chunk is too big or goes past the import's size"},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/octet-stream": {
-                    "schema": {"type": "string", "format": "binary"}
-                }
-            },
-        }
-    },
+    responses=uploads.CHUNK_RESPONSES,
+    openapi_extra=uploads.CHUNK_BODY,
     summary="Append a chunk of a history file at an offset",
 )
 

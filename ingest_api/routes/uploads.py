@@ -170,26 +170,31 @@ async def get_upload(
     )
 
 
+# How a chunk PUT is documented, here and for history imports (routes/imports.py).
+CHUNK_RESPONSES = {
+    **AUTH,
+    **EXPIRED,
+    **UNAVAILABLE,
+    409: {"description": "Wrong offset; the answer holds expected_offset"},
+    413: {"description": "The chunk is too big or goes past the declared size"},
+}
+CHUNK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}
+            }
+        },
+    }
+}
+
+
 @router.put(
     "/{file_id}",
     response_model=UploadState,
-    responses={
-        **AUTH,
-        **EXPIRED,
-        **UNAVAILABLE,
-        409: {"description": "Wrong offset; the answer holds expected_offset"},
-        413: {"description": "The chunk is too big or goes past the upload's size"},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/octet-stream": {
-                    "schema": {"type": "string", "format": "binary"}
-                }
-            },
-        }
-    },
+    responses=CHUNK_RESPONSES,
+    openapi_extra=CHUNK_BODY,
     summary="Append a chunk at an offset",
 )
 async def put_chunk(
