@@ -31,6 +31,8 @@ clone="$scratch/loom"
 export HOME="$scratch/home"
 mkdir -p "$HOME"
 unset UV_CACHE_DIR GOCACHE GOMODCACHE GOPATH PIP_FIND_LINKS LOOM_HOME
+# Java takes its home from the password database, not $HOME: point Maven there.
+export MAVEN_OPTS="-Dmaven.repo.local=$HOME/.m2/repository${MAVEN_OPTS:+ $MAVEN_OPTS}"
 # uv and Go are reached as on a new machine: uv via pip --user, Go from its install.
 PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/\.local/bin$' | paste -sd:)
 export PATH
