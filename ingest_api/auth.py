@@ -25,10 +25,10 @@ from starlette.requests import HTTPConnection
 
 from ingest_api import keys, registry
 from ingest_api.errors import Unavailable
+from loom_core.settings import EXTERNAL_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 
-DB_TIMEOUT_S = 5
 LISTEN_RETRY_S = 1.0
 TWICE = "send the 'key' query parameter once"
 ENCODED = "write the 'key' query parameter's name as plain 'key', not percent-encoded"
@@ -227,8 +227,8 @@ class KeyStore:
                     self._conn = await psycopg.AsyncConnection.connect(
                         self.database_url,
                         autocommit=True,
-                        connect_timeout=DB_TIMEOUT_S,
-                        options=f"-c statement_timeout={DB_TIMEOUT_S * 1000}",
+                        connect_timeout=EXTERNAL_TIMEOUT_S,
+                        options=f"-c statement_timeout={EXTERNAL_TIMEOUT_S * 1000}",
                     )
                 cur = await self._conn.execute(registry.LOOKUP, (digest,))
                 row = await cur.fetchone()
@@ -249,7 +249,9 @@ class KeyStore:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.database_url, autocommit=True, connect_timeout=DB_TIMEOUT_S
+                    self.database_url,
+                    autocommit=True,
+                    connect_timeout=EXTERNAL_TIMEOUT_S,
                 ) as conn:
                     await conn.execute(f"LISTEN {registry.CHANNEL}")
                     self.evict()  # whatever changed while nobody listened

@@ -29,8 +29,8 @@ from ingest_api.producer import EventProducer
 from ingest_api.publish import Publisher
 from ingest_api.settings import IngestSettings
 from ingest_api.uploads import UploadStore
+from loom_core.settings import EXTERNAL_TIMEOUT_S
 
-TIMEOUT_S = 5  # external calls time out within 5 s and retry at most twice
 RETRIES = 2
 
 
@@ -54,8 +54,8 @@ def redis_client(url: str) -> Redis:
     """Return an async Redis client with the project's timeouts and retries."""
     return Redis.from_url(
         url,
-        socket_timeout=TIMEOUT_S,
-        socket_connect_timeout=TIMEOUT_S,
+        socket_timeout=EXTERNAL_TIMEOUT_S,
+        socket_connect_timeout=EXTERNAL_TIMEOUT_S,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=30,

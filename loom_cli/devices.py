@@ -22,12 +22,12 @@ def _registry() -> Iterator[psycopg.Connection]:
     import psycopg  # noqa: PLC0415
 
     from loom_core import migrations  # noqa: PLC0415
-    from loom_core.settings import LoomSettings  # noqa: PLC0415
+    from loom_core.settings import EXTERNAL_TIMEOUT_S, LoomSettings  # noqa: PLC0415
 
     url = LoomSettings().database_url
     try:
         migrations.apply(url)
-        conn = psycopg.connect(url, connect_timeout=5)
+        conn = psycopg.connect(url, connect_timeout=EXTERNAL_TIMEOUT_S)
     except (psycopg.OperationalError, migrations.MigrationError) as exc:
         where = url.rsplit("@", 1)[-1]
         click.secho(

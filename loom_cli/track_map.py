@@ -33,14 +33,16 @@ def track_map(device_id: str, day: datetime, output: Path | None) -> None:
     """
     import psycopg  # noqa: PLC0415 - keep the CLI's start light
 
-    from loom_core.settings import LoomSettings  # noqa: PLC0415
+    from loom_core.settings import EXTERNAL_TIMEOUT_S, LoomSettings  # noqa: PLC0415
     from loom_dagster.enrichment.day_track import read_day  # noqa: PLC0415
     from loom_dagster.enrichment.store import DeviceDay  # noqa: PLC0415
 
     settings = LoomSettings()
     partition = DeviceDay(device_id, day.date())
     try:
-        with psycopg.connect(settings.database_url, connect_timeout=5) as conn:
+        with psycopg.connect(
+            settings.database_url, connect_timeout=EXTERNAL_TIMEOUT_S
+        ) as conn:
             track = read_day(conn, partition)
     except psycopg.OperationalError as exc:
         fail("map", no_database(exc))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 
-from loom_core.settings import REPO_ROOT
+from loom_core.settings import EXTERNAL_TIMEOUT_S, REPO_ROOT
 
 MIGRATIONS_DIR = REPO_ROOT / "sql" / "migrations"
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -71,7 +71,7 @@ def apply(database_url: str, directory: Path = MIGRATIONS_DIR) -> list[Migration
     """
     migrations = discover(directory)
     applied_now = []
-    with psycopg.connect(database_url, connect_timeout=5) as conn:
+    with psycopg.connect(database_url, connect_timeout=EXTERNAL_TIMEOUT_S) as conn:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"

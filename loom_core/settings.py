@@ -13,6 +13,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Each Redis key prefix and the longest TTL its keys may have, in seconds
 # (project-rules.md): enforced by the ingress's settings and by ``loom lint``.
 REDIS_TTL_LIMITS = {"pair:": 30, "chunk:": 300}
+# Every call to another server (database, broker, Redis, HTTP) gives up within this
+# many seconds, and is retried at most twice (project-rules.md).
+EXTERNAL_TIMEOUT_S = 5
 
 
 def _default_home() -> Path:

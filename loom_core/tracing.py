@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from loom_core.settings import EXTERNAL_TIMEOUT_S
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
-
-EXPORT_TIMEOUT_S = 5
 
 
 def tracer_provider(
@@ -28,6 +28,6 @@ def tracer_provider(
     from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
 
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    exporter = OTLPSpanExporter(endpoint=otlp_endpoint, timeout=EXPORT_TIMEOUT_S)
+    exporter = OTLPSpanExporter(endpoint=otlp_endpoint, timeout=EXTERNAL_TIMEOUT_S)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider

@@ -28,9 +28,9 @@ from trino.exceptions import (
 
 from loom_cli.analytics.params import Bound
 from loom_cli.errors import first_line
-from loom_core.settings import LoomSettings
+from loom_core.settings import EXTERNAL_TIMEOUT_S, LoomSettings
 
-CONNECT_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = EXTERNAL_TIMEOUT_S
 READ_TIMEOUT_S = 60.0  # one poll of a running query; Trino answers every ~1 s
 MAX_ATTEMPTS = 3  # the first try and at most two retries
 LOCATION_PREFIX = re.compile(r"^line \d+:\d+: ")

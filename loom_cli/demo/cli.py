@@ -39,7 +39,7 @@ from loom_cli.demo.sample_day import SAMPLES, generate
 from loom_cli.errors import first_line
 from loom_cli.stack import apps
 from loom_core import migrations
-from loom_core.settings import LoomSettings
+from loom_core.settings import EXTERNAL_TIMEOUT_S, LoomSettings
 
 ENRICHMENT_SENSORS = [f"{asset}_after_landing" for asset in follow.ENRICHED]
 POLL_S = 2.0
@@ -130,7 +130,9 @@ class Demo:
         """Register the demo device once; return its key."""
         self.step(f"The demo device {self.device_id}")
         with psycopg.connect(
-            self.settings.database_url, autocommit=True, connect_timeout=5
+            self.settings.database_url,
+            autocommit=True,
+            connect_timeout=EXTERNAL_TIMEOUT_S,
         ) as conn:
             key, new = ensure_device(
                 conn, self.settings.home, self.device_id, "Loom demo phone"
@@ -193,7 +195,9 @@ class Demo:
         last, changed = None, time.monotonic()
         with (
             psycopg.connect(
-                self.settings.database_url, autocommit=True, connect_timeout=5
+                self.settings.database_url,
+                autocommit=True,
+                connect_timeout=EXTERNAL_TIMEOUT_S,
             ) as conn,
             self._progress() as progress,
         ):

@@ -28,6 +28,7 @@ from psycopg import sql
 
 from loom_cli.demo.dagster_api import DagsterUI, Materialization, Run
 from loom_core.kafka import consumer_config
+from loom_core.settings import EXTERNAL_TIMEOUT_S
 from loom_dagster.enrichment.store import DeviceDay  # Dagster-free
 
 Offsets = dict[str, dict[int, int]]  # topic -> partition -> offset
@@ -67,14 +68,14 @@ def end_offsets(bootstrap: str, topics: Iterable[str]) -> Offsets:
     try:
         found: Offsets = {}
         for topic in topics:
-            meta = consumer.list_topics(topic, timeout=5).topics[topic]
+            meta = consumer.list_topics(topic, timeout=EXTERNAL_TIMEOUT_S).topics[topic]
             if meta.error is not None:
                 msg = f"Kafka has no topic {topic} ({meta.error}); run `loom stack up`"
                 raise KafkaException(msg)
             found[topic] = {
-                p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[
-                    1
-                ]
+                p: consumer.get_watermark_offsets(
+                    TopicPartition(topic, p), timeout=EXTERNAL_TIMEOUT_S
+                )[1]
                 for p in meta.partitions
             }
         return found

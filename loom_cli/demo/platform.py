@@ -21,7 +21,7 @@ from loom_cli.demo.dagster_api import DagsterError, DagsterUI
 from loom_cli.stack import apps
 from loom_cli.stack.process import StackError, free_port, port_in_use
 from loom_cli.stack.stack import Stack
-from loom_core.settings import LoomSettings
+from loom_core.settings import EXTERNAL_TIMEOUT_S, LoomSettings
 
 READY_TIMEOUT_S = 600.0  # a cold start of the code location on a busy 2-core machine
 POLL_S = 1.0
@@ -140,7 +140,7 @@ def api_ready(api_url: str) -> Callable[[], str | None]:
 
     def probe() -> str | None:
         try:
-            response = httpx.get(f"{api_url}/readyz", timeout=5)
+            response = httpx.get(f"{api_url}/readyz", timeout=EXTERNAL_TIMEOUT_S)
         except httpx.HTTPError as exc:
             return f"{api_url} does not answer ({type(exc).__name__})"
         return None if response.status_code == 200 else response.text[:200]

@@ -31,6 +31,7 @@ import httpx
 from loom_cli.demo.sample_day import SAMPLE_RATE, Fix, Frame, SampleDay
 from loom_core.contracts import FAMILIES
 from loom_core.contracts.ids import demo_event_id
+from loom_core.settings import EXTERNAL_TIMEOUT_S
 
 OVERLAND_BATCH = 200  # the app's default "points per batch"
 POST_CONCURRENCY = 4
@@ -276,7 +277,9 @@ async def stream_audio(
     ids: set[str] = set()
     acked = 0
     try:
-        async with connect(url, open_timeout=5, close_timeout=5) as ws:
+        async with connect(
+            url, open_timeout=EXTERNAL_TIMEOUT_S, close_timeout=EXTERNAL_TIMEOUT_S
+        ) as ws:
             _expect(json.loads(await ws.recv()), "ready")
             for start in range(0, len(pcm), AUDIO_FRAME_BYTES):
                 await ws.send(pcm[start : start + AUDIO_FRAME_BYTES])

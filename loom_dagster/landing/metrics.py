@@ -13,12 +13,12 @@ import logging
 import time
 from collections.abc import Mapping
 
+from loom_core.settings import EXTERNAL_TIMEOUT_S
 from loom_dagster.landing.store import Totals
 
 JOB_RUN = "loom_dagster_landing"
 JOB_SENSOR = "loom_dagster_landing_sensor"
 PREFIX = "loom_dagster_landing_"
-TIMEOUT_S = 5.0
 ATTEMPTS = 3  # one call and at most two retries
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def _push(url: str, job: str, topic: str, registry: object) -> bool:
                 job=job,
                 grouping_key={"topic": topic},
                 registry=registry,  # type: ignore[arg-type]
-                timeout=TIMEOUT_S,
+                timeout=EXTERNAL_TIMEOUT_S,
             )
         except OSError as exc:
             if attempt == ATTEMPTS - 1:

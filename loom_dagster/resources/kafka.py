@@ -9,8 +9,8 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from loom_core import kafka as loom_kafka
+from loom_core.settings import EXTERNAL_TIMEOUT_S
 
-WATERMARK_TIMEOUT_S = 5.0
 WATERMARK_RETRIES = 2  # after a timeout: a leader that died, until it is fenced
 
 
@@ -64,11 +64,11 @@ class KafkaResource(dg.ConfigurableResource):
     def _watermarks(self, topic: str) -> dict[int, tuple[int, int]]:
         consumer = self.consumer("loom-watermarks")
         try:
-            metadata = consumer.list_topics(topic, timeout=WATERMARK_TIMEOUT_S)
+            metadata = consumer.list_topics(topic, timeout=EXTERNAL_TIMEOUT_S)
             partitions = sorted(metadata.topics[topic].partitions)
             return {
                 p: consumer.get_watermark_offsets(
-                    TopicPartition(topic, p), timeout=WATERMARK_TIMEOUT_S
+                    TopicPartition(topic, p), timeout=EXTERNAL_TIMEOUT_S
                 )
                 for p in partitions
             }
