@@ -50,7 +50,7 @@ from confluent_kafka.admin import AdminClient
 from ingest_api import registry
 from loom_cli.stack.cluster import PORT_SPAN, ClusterLayout
 from loom_cli.stack.process import free_port
-from loom_cli.stack.stack import Stack
+from loom_cli.stack.stack import Stack, private_settings
 from loom_core import migrations, topics
 from loom_core.contracts import FAMILIES
 from loom_core.kafka import consumer_config
@@ -68,16 +68,7 @@ LAND_TIMEOUT_S = 180
 @contextmanager
 def single_node(shared: LoomSettings, home: Path) -> Iterator[Stack]:
     """A private single-node stack (Kafka, PostgreSQL, Redis), removed afterwards."""
-    base = free_port(span=5)
-    settings = LoomSettings(
-        home=home,
-        cache_dir=shared.cache,
-        kafka_bootstrap=f"127.0.0.1:{base}",
-        database_url=f"postgresql://loom:loom@127.0.0.1:{base + 2}/loom",
-        redis_url=f"redis://127.0.0.1:{base + 3}/0",
-        trino_url=f"http://127.0.0.1:{base + 4}",
-    )
-    stack = Stack(settings)
+    stack = Stack(private_settings(shared, home))
     try:
         stack.up(["postgres", "redis", "kafka"])
         yield stack

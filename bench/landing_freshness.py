@@ -48,7 +48,7 @@ from loom_cli.serve import (
     prepare_dagster_home,
 )
 from loom_cli.stack.process import free_port
-from loom_cli.stack.stack import Stack
+from loom_cli.stack.stack import Stack, private_settings
 from loom_core import kafka as loom_kafka
 from loom_core import migrations
 from loom_core.contracts import FAMILIES, GpsFix
@@ -61,17 +61,10 @@ SAMPLE_S = 0.5  # how often the CPU of the system's processes is read
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def private_settings(shared: LoomSettings) -> LoomSettings:
+def bench_settings(shared: LoomSettings) -> LoomSettings:
     home = shared.home / "bench-stacks" / uuid.uuid4().hex[:8]
     home.mkdir(parents=True)
-    return LoomSettings(
-        home=home,
-        cache_dir=shared.cache,
-        kafka_bootstrap=f"127.0.0.1:{free_port(span=2)}",  # + its controller
-        database_url=f"postgresql://loom:loom@127.0.0.1:{free_port()}/loom",
-        redis_url=f"redis://127.0.0.1:{free_port()}/0",
-        trino_url=f"http://127.0.0.1:{free_port()}",
-    )
+    return private_settings(shared, home)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -410,7 +403,7 @@ def main() -> None:
         "--log", type=Path, default=None, help="keep the Dagster logs in this folder"
     )
     args = parser.parse_args()
-    settings = private_settings(LoomSettings())
+    settings = bench_settings(LoomSettings())
     stack = Stack(settings)
     dagster = None
     logs = settings.home / "logs"

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from loom_cli.stack.process import free_port
-from loom_cli.stack.stack import Stack
+from loom_cli.stack.stack import Stack, private_settings
 from loom_core import migrations
 from loom_core.settings import LoomSettings, get_settings
 
@@ -107,15 +106,7 @@ def private_stack(settings: LoomSettings) -> Iterator[Callable[..., Stack]]:
         # and must be able to reach its data directory.
         home = settings.home / "test-stacks" / uuid.uuid4().hex[:12]
         home.mkdir(parents=True)
-        private = LoomSettings(
-            home=home,
-            cache_dir=settings.cache,
-            kafka_bootstrap=f"127.0.0.1:{free_port(span=2)}",
-            database_url=f"postgresql://loom:loom@127.0.0.1:{free_port()}/loom",
-            redis_url=f"redis://127.0.0.1:{free_port()}/0",
-            trino_url=f"http://127.0.0.1:{free_port()}",
-        )
-        the_stack = Stack(private)
+        the_stack = Stack(private_settings(settings, home))
         started.append(the_stack)
         the_stack.up(list(services))
         return the_stack

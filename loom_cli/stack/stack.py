@@ -7,11 +7,12 @@ import fcntl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from loom_cli.errors import first_line
 from loom_cli.stack import apps, provision
 from loom_cli.stack.cluster import ClusterLayout
-from loom_cli.stack.process import StackError, port_in_use
+from loom_cli.stack.process import StackError, free_port, port_in_use
 from loom_cli.stack.services import Service, all_services
 from loom_core.settings import LoomSettings
 
@@ -38,6 +39,22 @@ class ServiceStatus:
         pid = f" pid {self.pid}" if self.pid else ""
         detail = f" - {self.detail}" if self.detail else ""
         return f"{self.name:<18} {self.state:<9} 127.0.0.1:{self.port}{pid}{detail}"
+
+
+def private_settings(shared: LoomSettings, home: Path) -> LoomSettings:
+    """Return settings for a disposable second stack on free ports, sharing downloads.
+
+    Used by tests and benchmarks that stop or kill servers, so the shared stack
+    stays up.
+    """
+    return LoomSettings(
+        home=home,
+        cache_dir=shared.cache,
+        kafka_bootstrap=f"127.0.0.1:{free_port(span=2)}",  # + its controller
+        database_url=f"postgresql://loom:loom@127.0.0.1:{free_port()}/loom",
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        trino_url=f"http://127.0.0.1:{free_port()}",
+    )
 
 
 class Stack:

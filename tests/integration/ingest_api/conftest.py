@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,18 +229,28 @@ def served_api(stack, tmp_path_factory) -> Iterator[ServedApi]:
         )
     served = ServedApi(f"http://127.0.0.1:{port}", log, uploads, process)
     try:
-        deadline = time.monotonic() + SERVE_TIMEOUT_S
-        while True:
-            try:
-                if httpx.get(f"{served.base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            exited = process.poll()  # loom-lint: ignore (a process, not Kafka)
-            assert exited is None, served.log_text()
-            assert time.monotonic() < deadline, served.log_text()
-            time.sleep(0.2)
+        wait_until_serving(served.base, process, served.log_text)
         yield served
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def wait_until_serving(
+    base: str,
+    process: subprocess.Popen,
+    log_text: Callable[[], str],
+    timeout_s: float = SERVE_TIMEOUT_S,
+) -> None:
+    """Wait until the API at ``base`` answers /healthz; fail with its log if not."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        exited = process.poll()  # loom-lint: ignore (a process, not Kafka)
+        assert exited is None, log_text()
+        assert time.monotonic() < deadline, log_text()
+        time.sleep(0.2)

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from loom_cli.main import cli
 from loom_cli.stack.process import free_port
+from tests.integration.ingest_api.conftest import wait_until_serving
 from tests.integration.ingest_api.payloads import payloads
 
 
@@ -86,17 +87,7 @@ def test_loom_api_serves_the_app_and_keeps_keys_out_of_its_log(settings, tmp_pat
         )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            exited = server.poll()  # loom-lint: ignore (a process, not Kafka)
-            assert exited is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_until_serving(base, server, log.read_text, timeout_s=60)
         response = httpx.post(
             f"{base}/v1/events/gps?key={made['api_key']}",
             json=payloads()["gps"],
