@@ -45,9 +45,13 @@ format: setup  ## apply black and ruff's fixes
 	$(BIN)/black --quiet .
 	$(BIN)/ruff check --fix --quiet .
 
-lock:  ## re-lock dependencies and export requirements-locked.txt
+# Each image installs the base dependencies plus the pyproject extras its service
+# imports (tests/unit/deploy/test_images.py checks both against the imports).
+EXPORT := uv export --frozen --no-dev --no-emit-project --format requirements-txt --quiet
+lock:  ## re-lock dependencies and export each image's requirements-locked.txt
 	uv lock
-	uv export --frozen --no-dev --no-emit-project --format requirements-txt --quiet -o requirements-locked.txt
+	$(EXPORT) -o deploy/docker/ingest-api/requirements-locked.txt
+	$(EXPORT) --extra dagster --extra enrichment -o deploy/docker/loom-dagster/requirements-locked.txt
 
 helm: setup  ## render and validate the charts, Flux overlays, alerts, workflows, Dockerfiles
 	scripts/install-tools.sh >/dev/null
@@ -58,7 +62,8 @@ fresh-check:  ## demo, test and helm in a clean clone with empty caches (slow)
 
 docker:  ## build the service images with BuildKit (needs a Docker engine)
 	for service in ingest-api loom-dagster; do \
-	  docker buildx build -f deploy/docker/$$service/Dockerfile -t loom/$$service:dev --load .; \
+	  docker buildx build -f deploy/docker/Dockerfile --build-arg SERVICE=$$service \
+	    -t loom/$$service:dev --load .; \
 	done
 
 stack-up: setup  ## start Kafka, TimescaleDB, Redis and Trino

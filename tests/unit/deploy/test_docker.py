@@ -1,13 +1,16 @@
-"""The Dockerfiles lint clean, follow the rules, and the commands they run work here.
+"""The Dockerfile lints clean, follows the rules, and the commands it runs work here.
 
-No Docker engine on this machine: hadolint (from PyPI) lints them, and each command
-the images run is run or parsed by the same tools, from the same lock file.
+One Dockerfile builds every service image: the build argument ``SERVICE`` picks
+the lock file and the final stage. No Docker engine on this machine: hadolint
+(from PyPI) lints it, and each command the images run is run or parsed by the same
+tools, from the same lock files.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,14 +22,16 @@ from loom_core.settings import REPO_ROOT
 
 from .render import DEPLOY
 
-DOCKERFILES = sorted((DEPLOY / "docker").glob("*/Dockerfile"))
+DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
+# One folder per service image, holding what `make lock` exported for it.
+LOCKS = sorted((DEPLOY / "docker").glob("*/requirements-locked.txt"))
+SERVICES = [lock.parent.name for lock in LOCKS]
 HADOLINT = shutil.which("hadolint", path=str(Path(sys.executable).parent))
-LOCK = REPO_ROOT / "requirements-locked.txt"
 # scripts/bootstrap.sh installs uv with `pip --user` where it is missing.
 UV = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")
 
 
-def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+def instructions(dockerfile: Path = DOCKERFILE) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
     text = re.sub(r"\\\n", " ", dockerfile.read_text())
     return [
@@ -36,15 +41,33 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
     ]
 
 
-def final_stage(dockerfile: Path) -> list[tuple[str, str]]:
-    steps = instructions(dockerfile)
-    last_from = max(i for i, (op, _) in enumerate(steps) if op == "FROM")
-    return steps[last_from:]
+def stages() -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """Each named stage: (what it is built ``FROM``, its own instructions)."""
+    named: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+    steps: list[tuple[str, str]] = []
+    for op, args in instructions():
+        if op == "FROM":
+            base, *alias = args.split()
+            steps = []
+            named[alias[-1] if alias else f"#{len(named)}"] = (base, steps)
+        else:
+            steps.append((op, args))
+    return named
 
 
-def command(dockerfile: Path) -> list[str]:
+def image(service: str) -> list[tuple[str, str]]:
+    """The instructions that make ``service``'s image, its base stages' first."""
+    named = stages()
+    base, steps = named[service]
+    while base in named:
+        base, parent = named[base]
+        steps = parent + steps
+    return steps
+
+
+def command(service: str) -> list[str]:
     """The container's command: ENTRYPOINT, else CMD (exec form)."""
-    steps = dict(final_stage(dockerfile))
+    steps = dict(image(service))
     return json.loads(steps.get("ENTRYPOINT") or steps["CMD"])
 
 
@@ -58,7 +81,7 @@ def hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_one_dockerfile_per_service_image() -> None:
+def test_one_stage_and_one_lock_per_service_image() -> None:
     images = {
         line.split(":", 1)[1].strip().rsplit("/", 1)[1]
         for values in (DEPLOY / "charts").glob("*/values.yaml")
@@ -66,12 +89,22 @@ def test_one_dockerfile_per_service_image() -> None:
         if line.strip().startswith("repository: ghcr.io/loom/")
     }
     assert images == {"ingest-api", "loom-dagster"}
-    assert {path.parent.name for path in DOCKERFILES} == images
+    assert set(SERVICES) == images
+    assert images <= set(stages())
+    assert list((DEPLOY / "docker").rglob("Dockerfile")) == [DOCKERFILE]
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
-def test_hadolint_is_clean(dockerfile: Path) -> None:
-    done = hadolint(dockerfile)
+def test_the_service_argument_picks_the_lock_and_the_stage() -> None:
+    steps = instructions()
+    first_from = next(i for i, (op, _) in enumerate(steps) if op == "FROM")
+    assert ("ARG", "SERVICE") in steps[:first_from], "a global ARG without default"
+    assert steps[-1] == ("FROM", "${SERVICE}"), "the last stage is the one named"
+    copies = [a.split() for op, a in stages()["build"][1] if op == "COPY"]
+    assert ["deploy/docker/${SERVICE}/requirements-locked.txt", "./"] in copies
+
+
+def test_hadolint_is_clean() -> None:
+    done = hadolint(DOCKERFILE)
     assert done.returncode == 0, done.stdout
 
 
@@ -85,9 +118,9 @@ def test_hadolint_bites(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
-def test_dockerfile_rules(dockerfile: Path) -> None:
-    steps = instructions(dockerfile)
+@pytest.mark.parametrize("service", SERVICES)
+def test_dockerfile_rules(service: str) -> None:
+    steps = instructions()
     args = {
         m.group(1): m.group(2)
         for op, a in steps
@@ -95,22 +128,22 @@ def test_dockerfile_rules(dockerfile: Path) -> None:
         for m in [re.match(r"(\w+)=(\S+)", a)]
         if m
     }
+    named = stages()
     bases = [
-        re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], a.split()[0])
-        for op, a in steps
-        if op == "FROM"
+        re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), service), base)
+        for base, _ in named.values()
     ]
     for base in bases:
-        assert re.search(
+        assert base in named or re.search(
             r"@sha256:[a-f0-9]{64}$", base
-        ), f"base image {base} not by digest"
+        ), f"base image {base} neither a stage nor by digest"
     runs = [a for op, a in steps if op == "RUN"]
     assert any(
         re.search(r"\buv pip sync requirements-locked\.txt\b", run) for run in runs
     )
-    final = final_stage(dockerfile)
+    final = image(service)
     users = [a for op, a in final if op == "USER"]
-    assert users, "the final stage sets a USER"
+    assert users, "the image sets a USER"
     assert users[-1].split(":")[0] not in {"0", "root"}
     assert all("models" not in a.split()[0] for op, a in steps if op in {"COPY", "ADD"})
     assert "LOOM_MODELS_DIR=/models" in " ".join(a for op, a in final if op == "ENV")
@@ -120,42 +153,42 @@ def requirements(text: str) -> list[str]:
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
-def test_requirements_lock_matches_uv_lock() -> None:
+def export_command(lock: Path) -> list[str]:
+    """The ``uv export`` that wrote ``lock`` (its header), without the output file."""
+    header = lock.read_text().splitlines()[1].lstrip("# ")
+    argv = shlex.split(header)
+    assert argv[:2] == ["uv", "export"], header
+    out = argv.index("-o")
+    return [UV, *argv[1:out], *argv[out + 2 :], "--quiet"]
+
+
+@pytest.mark.parametrize("lock", LOCKS, ids=SERVICES)
+def test_requirements_lock_matches_uv_lock(lock: Path) -> None:
     exported = subprocess.run(
-        [
-            UV,
-            "export",
-            "--frozen",
-            "--no-dev",
-            "--no-emit-project",
-            "--format",
-            "requirements-txt",
-            "--quiet",
-        ],
+        [*export_command(lock), "--offline"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert requirements(exported) == requirements(LOCK.read_text()), "run `make lock`"
+    assert requirements(exported) == requirements(lock.read_text()), "run `make lock`"
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
-def test_the_sync_command_resolves_from_the_lock(dockerfile: Path) -> None:
-    """The image's ``uv pip sync`` installs exactly what this suite runs on.
+@pytest.mark.parametrize("lock", LOCKS, ids=SERVICES)
+def test_the_sync_command_resolves_from_the_lock(lock: Path) -> None:
+    """The image's ``uv pip sync`` installs part of what this suite runs on.
 
-    The test environment is synced from ``uv.lock`` (``make setup``), so a dry run
-    of the Dockerfile's own command against it needs no index and no cache: it
-    must parse, install nothing, and remove only what the image leaves out (the
-    dev tools and the project itself, installed later in the image).
+    The test environment is synced from ``uv.lock`` with every extra (``make
+    setup``), so a dry run of the Dockerfile's own command against the service's
+    lock needs no index and no cache: it must parse, install nothing, and remove
+    only what the image leaves out (the dev tools, the extras its service does
+    not import, and the project itself, installed later in the image).
     """
-    (sync,) = [
-        a for op, a in instructions(dockerfile) if op == "RUN" and "uv pip sync" in a
-    ]
+    (sync,) = [a for op, a in instructions() if op == "RUN" and "uv pip sync" in a]
     argv = sync[sync.index("uv pip sync") :].split("&&")[0].split()
     done = subprocess.run(
         [UV, *argv[1:], "--dry-run", "--offline", "--python", sys.executable],
-        cwd=REPO_ROOT,
+        cwd=lock.parent,  # the image copies the service's lock into its WORKDIR
         capture_output=True,
         text=True,
         check=False,
@@ -169,7 +202,7 @@ def test_the_sync_command_resolves_from_the_lock(dockerfile: Path) -> None:
     locked = {
         canonical(name)
         for name in re.findall(
-            r"^([A-Za-z0-9][^=\s]*)==", LOCK.read_text(), re.MULTILINE
+            r"^([A-Za-z0-9][^=\s]*)==", lock.read_text(), re.MULTILINE
         )
     }
     assert removed, "a dev environment holds more than the image (pytest, black…)"

@@ -16,7 +16,7 @@ from .test_docker import command
 
 
 def test_ingest_api_command_is_valid() -> None:
-    argv = command(DEPLOY / "docker" / "ingest-api" / "Dockerfile")
+    argv = command("ingest-api")
     assert argv[0] == "uvicorn"
     cli = importlib.import_module("uvicorn.main").main
     params = cli.make_context("uvicorn", argv[1:]).params
@@ -35,7 +35,7 @@ def running(process: subprocess.Popen[bytes]) -> bool:
 
 
 def test_dagster_code_server_starts_and_answers_health_checks(tmp_path: Path) -> None:
-    argv = command(DEPLOY / "docker" / "loom-dagster" / "Dockerfile")
+    argv = command("loom-dagster")
     assert argv[:3] == ["dagster", "api", "grpc"]
     assert argv[argv.index("-p") + 1] == "4000"
     port = str(free_port())

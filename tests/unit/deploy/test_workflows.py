@@ -12,6 +12,7 @@ import yaml
 from loom_core.settings import REPO_ROOT
 
 from .render import Tools, run
+from .test_docker import SERVICES
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 
@@ -70,6 +71,23 @@ def test_images_are_multi_arch(name: str) -> None:
             "linux/amd64",
             "linux/arm64",
         }
+
+
+@pytest.mark.parametrize("name", ["images", "release"])
+def test_images_build_from_the_one_dockerfile(name: str) -> None:
+    """SERVICE picks the image (deploy/docker/Dockerfile's stages and lock files)."""
+    builds = [
+        step
+        for job in workflow(name)["jobs"].values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("docker/build-push-action")
+    ]
+    assert builds
+    for step in builds:
+        assert step["with"]["file"] == "deploy/docker/Dockerfile"
+        assert step["with"]["build-args"].startswith("SERVICE=${{ ")
+    services = workflow("images")["jobs"]["build"]["strategy"]["matrix"]["service"]
+    assert sorted(services) == SERVICES
 
 
 def parse_tag(tag: str, tmp_path: Path) -> tuple[int, dict[str, str]]:
