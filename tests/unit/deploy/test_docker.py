@@ -103,6 +103,48 @@ def test_the_service_argument_picks_the_lock_and_the_stage() -> None:
     assert ["deploy/docker/${SERVICE}/requirements-locked.txt", "./"] in copies
 
 
+def dockerignored(path: str) -> bool:
+    """Whether .dockerignore keeps ``path`` out of the build context.
+
+    Docker's rules: the last pattern that matches the path or one of its parent
+    folders decides; ``!`` lets in; ``*`` stays within one folder, ``**`` does not.
+    """
+    ignored = False
+    for line in (REPO_ROOT / ".dockerignore").read_text().splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        let_in = pattern.startswith("!")
+        glob = pattern.lstrip("!").strip("/")
+        regex = re.escape(glob).replace(r"\*\*", ".*").replace(r"\*", "[^/]*")
+        parts = path.split("/")
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        if any(re.fullmatch(regex, prefix) for prefix in prefixes):
+            ignored = not let_in
+    return ignored
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_build_context_holds_what_the_dockerfile_copies(service: str) -> None:
+    sources = [
+        source.replace("${SERVICE}", service)
+        for op, args in instructions()
+        if op == "COPY" and not args.startswith("--from")
+        for source in args.split()[:-1]
+    ]
+    assert f"deploy/docker/{service}/requirements-locked.txt" in sources
+    for source in sources:
+        path = REPO_ROOT / source
+        assert path.exists(), source
+        inside = (
+            next(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else path
+        )
+        assert not dockerignored(str(inside.relative_to(REPO_ROOT))), source
+    for kept_out in ("tests/conftest.py", "models/README.md", "uv.lock", ".venv/x"):
+        assert dockerignored(kept_out), kept_out
+    assert dockerignored("loom_core/__pycache__/settings.cpython-311.pyc")
+
+
 def test_hadolint_is_clean() -> None:
     done = hadolint(DOCKERFILE)
     assert done.returncode == 0, done.stdout
