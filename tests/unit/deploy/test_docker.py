@@ -241,18 +241,21 @@ def test_the_sync_command_resolves_from_the_lock(lock: Path) -> None:
         canonical(name)
         for name in re.findall(r"^ - ([^=\s]+)==", done.stderr, re.MULTILINE)
     }
-    locked = {
-        canonical(name)
-        for name in re.findall(
-            r"^([A-Za-z0-9][^=\s]*)==", lock.read_text(), re.MULTILINE
-        )
-    }
+    pinned = locked(lock.read_text())
     assert removed, "a dev environment holds more than the image (pytest, black…)"
     assert (
-        not removed & locked
-    ), f"locked but not in this environment: {removed & locked}"
+        not removed & pinned
+    ), f"locked but not in this environment: {removed & pinned}"
 
 
 def canonical(name: str) -> str:
     """A distribution name as PEP 503 compares it."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked(text: str) -> set[str]:
+    """The distributions a requirements file pins, by canonical name."""
+    return {
+        canonical(name)
+        for name in re.findall(r"^([A-Za-z0-9][^=\s]*)==", text, re.MULTILINE)
+    }

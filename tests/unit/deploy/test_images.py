@@ -23,7 +23,7 @@ from loom_core.settings import REPO_ROOT
 
 from .imports import Graph, imports, package_modules, walk
 from .render import DEPLOY
-from .test_docker import UV, canonical
+from .test_docker import UV, canonical, locked
 
 # What each image runs. The ingest API: every module of the package, wired or not.
 # loom-dagster: the code server's `-m`, the classes dagster.yaml names, and the
@@ -58,14 +58,6 @@ COMMAND_EXTRAS: dict[str, tuple[str, ...]] = {
     "serve": ("cli",),
     "map": ("dagster", "enrichment"),
 }
-
-
-def locked(text: str) -> set[str]:
-    """The distributions a requirements file pins, by canonical name."""
-    return {
-        canonical(name)
-        for name in re.findall(r"^([A-Za-z0-9][^=\s]*)==", text, re.MULTILINE)
-    }
 
 
 def image_packages(service: str) -> set[str]:

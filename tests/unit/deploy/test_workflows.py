@@ -57,8 +57,8 @@ def test_unit_tests_run_on_linux_and_macos() -> None:
     assert "make test-cluster" in " ".join(s.get("run", "") for s in cluster["steps"])
 
 
-@pytest.mark.parametrize("name", ["images", "release"])
-def test_images_are_multi_arch(name: str) -> None:
+def image_builds(name: str) -> list[dict]:
+    """The docker/build-push-action steps of workflow ``name``."""
     builds = [
         step
         for job in workflow(name)["jobs"].values()
@@ -66,7 +66,12 @@ def test_images_are_multi_arch(name: str) -> None:
         if step.get("uses", "").startswith("docker/build-push-action")
     ]
     assert builds
-    for step in builds:
+    return builds
+
+
+@pytest.mark.parametrize("name", ["images", "release"])
+def test_images_are_multi_arch(name: str) -> None:
+    for step in image_builds(name):
         assert set(step["with"]["platforms"].split(",")) == {
             "linux/amd64",
             "linux/arm64",
@@ -76,14 +81,7 @@ def test_images_are_multi_arch(name: str) -> None:
 @pytest.mark.parametrize("name", ["images", "release"])
 def test_images_build_from_the_one_dockerfile(name: str) -> None:
     """SERVICE picks the image (deploy/docker/Dockerfile's stages and lock files)."""
-    builds = [
-        step
-        for job in workflow(name)["jobs"].values()
-        for step in job["steps"]
-        if step.get("uses", "").startswith("docker/build-push-action")
-    ]
-    assert builds
-    for step in builds:
+    for step in image_builds(name):
         assert step["with"]["file"] == "deploy/docker/Dockerfile"
         assert step["with"]["build-args"].startswith("SERVICE=${{ ")
     services = workflow("images")["jobs"]["build"]["strategy"]["matrix"]["service"]
