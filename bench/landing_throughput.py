@@ -209,7 +209,7 @@ class LandingRuns:
 
     def run(self, ranges: list[OffsetRange], *, columnar: bool = True) -> int:
         """Land ``ranges`` through the job; return the rows its runs inserted."""
-        from loom_dagster.assets.landing import run_config  # noqa: PLC0415
+        from loom_dagster.defs.landing.jobs import run_config  # noqa: PLC0415
 
         os.environ["LOOM_LANDING_COLUMNAR"] = str(columnar).lower()
         get_landing_settings.cache_clear()  # the asset reads them once a process

@@ -21,7 +21,7 @@ from loom_core import kafka as loom_kafka
 from loom_core.contracts import FAMILIES, DeviceEvent, Family, GpsFix
 from loom_core.kafka import to_message
 from loom_core.settings import LoomSettings
-from loom_dagster.assets.landing import run_config
+from loom_dagster.defs.landing.jobs import run_config
 from loom_dagster.landing import store
 from loom_dagster.landing.ranges import OffsetRange, dump_cursor
 from loom_dagster.landing.settings import get_landing_settings

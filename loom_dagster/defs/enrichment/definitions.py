@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from loom_dagster.assets.captions import build_captions
-from loom_dagster.assets.gps_tracks import gps_tracks
-from loom_dagster.assets.partitioned import IncrementalConfig
-from loom_dagster.assets.transcripts import build_transcripts
+from loom_dagster.defs.enrichment.asset_framework import IncrementalConfig
+from loom_dagster.defs.enrichment.assets.captions import build_captions
+from loom_dagster.defs.enrichment.assets.gps_tracks import gps_tracks
+from loom_dagster.defs.enrichment.assets.transcripts import build_transcripts
+from loom_dagster.defs.enrichment.sensors import build_enrichment_sensor
 from loom_dagster.enrichment import speech, vision
 from loom_dagster.enrichment.settings import EnrichmentSettings
 from loom_dagster.resources.models import SpeechToTextResource, VisionResource
 from loom_dagster.run_launcher import HEAVY_RUN_TAGS
-from loom_dagster.sensors.enrichment import build_enrichment_sensor
 
 
 def _incremental(asset: str) -> dict:
