@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import sqlalchemy as sa
+import yaml
 from dagster._cli import api as dagster_run_command
 from dagster._core.code_pointer import FileCodePointer, ModuleCodePointer
 from dagster._core.origin import RepositoryPythonOrigin
@@ -58,6 +59,20 @@ def test_only_the_fence_imports_dagster_private_modules():
     }
     assert offenders == {}, "import these through loom_dagster.dagster_internals"
     assert _private_dagster_imports(FENCE), "the scan must see the fence's imports"
+
+
+def test_the_instance_config_names_no_private_module():
+    config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    modules = {
+        key: part["module"]
+        for key, part in config.items()
+        if isinstance(part, dict) and "module" in part
+    }
+    assert modules["run_coordinator"] == "dagster"
+    assert not [m for m in modules.values() if m.startswith("dagster._")]
+    coordinator = {"run_coordinator": config["run_coordinator"]}
+    with dg.instance_for_test(overrides=coordinator) as instance:
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
 
 
 # --- run launchers ----------------------------------------------------------------
