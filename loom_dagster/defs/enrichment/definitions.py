@@ -1,6 +1,6 @@
 """The enrichment domain as one ``Definitions``: assets, checks, sensors, models.
 
-``loom_dagster.definitions`` merges it with the landing domain and adds the
+``loom_dagster.definitions`` merges it with the other domains and adds the
 shared ``timescale`` and ``kafka`` resources. Model backends come from
 ``EnrichmentSettings`` (``LOOM_SPEECH_BACKEND``, ``LOOM_VISION_BACKEND``,
 ``LOOM_MODELS_DIR``, ``LOOM_MODEL_THREADS``); their names and versions are part
