@@ -55,7 +55,7 @@ from loom_core import migrations, topics
 from loom_core.contracts import FAMILIES
 from loom_core.kafka import consumer_config
 from loom_core.settings import LoomSettings
-from loom_dagster.assets.landing import run_config
+from loom_dagster.defs.landing.jobs import run_config
 from loom_dagster.landing.ranges import OffsetRange
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from loom_core.settings import REPO_ROOT
-from loom_dagster.assets.transcripts import utterances
+from loom_dagster.defs.enrichment.assets.transcripts import utterances
 from loom_dagster.enrichment import (
     audio,
     geocoding,

@@ -62,6 +62,7 @@ from loom_cli.serve import child_env, prepare_dagster_home
 from loom_core import kafka as loom_kafka
 from loom_core import migrations
 from loom_core.contracts import FAMILIES, GpsFix
+from loom_core.contracts.samples import gps_fixes
 from loom_core.kafka import to_message
 from loom_core.settings import LoomSettings
 from loom_dagster.landing.land import Clients, land
@@ -77,22 +78,11 @@ MAX_TRIES = 3  # per round, when another process lands the round's offsets
 
 
 def make_events(device_id: str, count: int) -> list[GpsFix]:
+    """``count`` fixes of ``device_id``, 0.4 s apart, from 12 hours ago."""
     start = datetime.now(UTC) - timedelta(hours=12)
-    return [
-        GpsFix(
-            device_id=device_id,
-            recorded_at=start + timedelta(milliseconds=400 * i),
-            latitude=48.85 + (i % 1000) * 1e-5,
-            longitude=2.35 - (i % 700) * 1e-5,
-            accuracy_m=4.0,
-            altitude_m=35.0,
-            speed_mps=1.2,
-            bearing_deg=180.0,
-            battery_level=0.8,
-            source="bench",
-        )
-        for i in range(count)
-    ]
+    return gps_fixes(
+        device_id, count, start, every=timedelta(milliseconds=400), source="bench"
+    )
 
 
 def produce_acked(settings: LoomSettings, events: list[GpsFix]) -> list[OffsetRange]:
@@ -209,7 +199,7 @@ class LandingRuns:
 
     def run(self, ranges: list[OffsetRange], *, columnar: bool = True) -> int:
         """Land ``ranges`` through the job; return the rows its runs inserted."""
-        from loom_dagster.assets.landing import run_config  # noqa: PLC0415
+        from loom_dagster.defs.landing.jobs import run_config  # noqa: PLC0415
 
         os.environ["LOOM_LANDING_COLUMNAR"] = str(columnar).lower()
         get_landing_settings.cache_clear()  # the asset reads them once a process

@@ -1,9 +1,10 @@
 """The Dagster code location: every domain's definitions and the shared resources.
 
-Each domain exposes one ``dg.Definitions`` named ``defs``; this module merges them
-(add a domain with one line below) and binds the servers from the ``LOOM_*``
-variables of :class:`~loom_core.settings.LoomSettings`. Dagster allows one ``Definitions`` object at module scope: ``defs``,
-hence the module imports.
+Each domain package under :mod:`loom_dagster.defs` exposes one ``dg.Definitions``
+named ``defs``; this module merges them (add a domain with one line below) and
+binds the servers from the ``LOOM_*`` variables of
+:class:`~loom_core.settings.LoomSettings`. Dagster allows one ``Definitions``
+object at module scope: ``defs``, hence the module imports.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import dagster as dg
 
 from loom_core.settings import LoomSettings, env_name
-from loom_dagster.assets import enrichment_defs
-from loom_dagster.landing import definitions as landing
+from loom_dagster.defs.enrichment import definitions as enrichment
+from loom_dagster.defs.landing import definitions as landing
+from loom_dagster.defs.retention import definitions as retention
 from loom_dagster.resources import KafkaResource, TimescaleResource
 
 defs = dg.Definitions.merge(
@@ -27,6 +29,7 @@ defs = dg.Definitions.merge(
             ),
         }
     ),
-    landing.defs,  # raw topics -> raw hypertables: sensors, assets, retention
-    enrichment_defs.defs,  # raw hypertables -> gps_tracks, transcripts, captions
+    landing.defs,  # raw topics -> raw hypertables: assets, checks, jobs, sensors
+    enrichment.defs,  # raw hypertables -> gps_tracks, transcripts, captions
+    retention.defs,  # raw tables' expired chunks dropped daily
 )

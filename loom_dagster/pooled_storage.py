@@ -21,18 +21,21 @@ import weakref
 from collections.abc import Mapping
 from typing import Any, Self
 
-from dagster._serdes import ConfigurableClassData
 from dagster_postgres import (
     PostgresEventLogStorage,
     PostgresRunStorage,
     PostgresScheduleStorage,
 )
-from dagster_postgres.utils import (
-    create_pg_engine,
-    get_token_provider_from_config,
-    pg_url_from_config,
-)
+from dagster_postgres.utils import create_pg_engine
 from sqlalchemy.engine import Engine
+
+from loom_dagster.dagster_internals import (
+    ConfigurableClassData,
+    postgres_storage_kwargs,
+    replace_storage_engine,
+    storage_engine,
+    storage_token_provider,
+)
 
 # Kept open per storage and process: a run worker writes from one thread. The
 # daemon's threads take more at once, closed as they are given back.
@@ -64,30 +67,25 @@ class _Pooled:
     """Swap a dagster-postgres storage's engine for :func:`pooled_engine`."""
 
     postgres_url: str
-    _engine: Engine
-    _token_provider: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._engine.dispose()
-        self._engine = pooled_engine(self.postgres_url, self._token_provider)
+        storage_engine(self).dispose()
+        replace_storage_engine(
+            self, pooled_engine(self.postgres_url, storage_token_provider(self))
+        )
 
     @classmethod
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> Self:
         """Build the storage from its ``dagster.yaml`` config (dagster-postgres')."""
-        return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config_value),
-            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config_value),
-        )
+        return cls(inst_data=inst_data, **postgres_storage_kwargs(config_value))
 
     def dispose(self) -> None:
         """Dispose as dagster-postgres does, then close the pool's connections."""
         super().dispose()  # type: ignore[misc]
-        self._engine.dispose()
+        storage_engine(self).dispose()
 
 
 class PooledPostgresRunStorage(_Pooled, PostgresRunStorage):

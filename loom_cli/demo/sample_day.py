@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import wave
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -159,9 +159,8 @@ SAMPLES: dict[str, Script] = {
 
 
 def at(hhmm: str, day: date = DAY) -> datetime:
-    """Return the UTC instant of ``hh:mm`` on ``day``."""
-    hours, minutes = map(int, hhmm.split(":"))
-    return datetime(day.year, day.month, day.day, hours, minutes, tzinfo=UTC)
+    """Return the UTC instant of ``hh:mm`` (or ``hh:mm:ss``) on ``day``."""
+    return samples.at(day, *map(int, hhmm.split(":")))
 
 
 def _metres(a: Place, b: Place) -> float:

@@ -6,6 +6,7 @@
   plus where each sentence is.
 - :func:`text_image`: an image with printed text (Pillow).
 - :data:`LANDMARKS`: well-known places and the town each stands in.
+- :func:`at`: an instant of a sample day (UTC).
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ class GpsDay:
     outlier: tuple[datetime, float, float]
 
 
-def _at(day: date, hh: int, mm: int = 0) -> datetime:
-    return datetime.combine(day, time(hh, mm), tzinfo=UTC)
+def at(day: date, hh: int, mm: int = 0, ss: int = 0) -> datetime:
+    """Return the UTC instant of ``hh:mm:ss`` on ``day`` (samples are in UTC)."""
+    return datetime.combine(day, time(hh, mm, ss), tzinfo=UTC)
 
 
 def gps_day(day: date, seed: int = 7, jitter_m: float = 8.0) -> GpsDay:
@@ -61,15 +63,15 @@ def gps_day(day: date, seed: int = 7, jitter_m: float = 8.0) -> GpsDay:
     rng = np.random.default_rng(seed)
     walk_s = _distance(HOME, OFFICE) / 1.4
     drive_s = _distance(OFFICE, HOME) / 12.0
-    walk_start, drive_start = _at(day, 8), _at(day, 17)
+    walk_start, drive_start = at(day, 8), at(day, 17)
     walk_end = walk_start + timedelta(seconds=round(walk_s))
     drive_end = drive_start + timedelta(seconds=round(drive_s))
     legs = [
-        Leg("stay", _at(day, 6), walk_start, HOME, HOME),
+        Leg("stay", at(day, 6), walk_start, HOME, HOME),
         Leg("move", walk_start, walk_end, HOME, OFFICE),
         Leg("stay", walk_end, drive_start, OFFICE, OFFICE),
         Leg("move", drive_start, drive_end, OFFICE, HOME),
-        Leg("stay", drive_end, _at(day, 22), HOME, HOME),
+        Leg("stay", drive_end, at(day, 22), HOME, HOME),
     ]
     fixes: list[tuple[datetime, float, float, float]] = []
     for k, leg in enumerate(legs):
@@ -85,7 +87,7 @@ def gps_day(day: date, seed: int = 7, jitter_m: float = 8.0) -> GpsDay:
             dlat, dlon = _jitter(rng, lat, jitter_m)
             t = leg.start + timedelta(seconds=float(s))
             fixes.append((t, lat + dlat, lon + dlon, 10.0))
-    noon = _at(day, 12)
+    noon = at(day, 12)
     outlier = (noon + timedelta(seconds=15), OFFICE[0] + 0.045, OFFICE[1])
     fixes.append((*outlier, 15.0))
     fixes.sort()

@@ -37,17 +37,18 @@ import threading
 from pathlib import Path
 from typing import Any, Self
 
-from dagster import DefaultRunLauncher, Field, Permissive
-from dagster._core.code_pointer import ModuleCodePointer, PackageCodePointer
-from dagster._core.launcher.base import (
+from dagster import DagsterRun, DefaultRunLauncher, Field, Permissive, serialize_value
+
+from loom_dagster.dagster_internals import (
     CheckRunHealthResult,
+    ConfigurableClassData,
+    JobPythonOrigin,
     LaunchRunContext,
     RunLauncher,
+    RunLauncherBase,
     WorkerStatus,
+    code_module,
 )
-from dagster._core.origin import JobPythonOrigin
-from dagster._core.storage.dagster_run import DagsterRun
-from dagster._serdes import ConfigurableClass, ConfigurableClassData, serialize_value
 
 WORKER_TAG = "loom/run_worker"  # "<pid>:<start time>" of the forked run worker
 LAUNCH_TAG = "loom/launch"
@@ -144,10 +145,7 @@ class Zygote:
 
 def _code_location(origin: JobPythonOrigin) -> tuple[str, str | None, str | None]:
     """Return the (executable, module, working directory) of a run's code."""
-    pointer = origin.repository_origin.code_pointer
-    if isinstance(pointer, ModuleCodePointer | PackageCodePointer):
-        return origin.executable_path, pointer.module, pointer.working_directory
-    return origin.executable_path, None, getattr(pointer, "working_directory", None)
+    return (origin.executable_path, *code_module(origin))
 
 
 def _start_time(pid: int) -> str | None:
@@ -170,7 +168,7 @@ def _worker_alive(worker: str) -> bool:
     return not started or _start_time(int(pid)) in (started, None)
 
 
-class ForkingRunLauncher(RunLauncher, ConfigurableClass):
+class ForkingRunLauncher(RunLauncherBase):
     """Launch each run as a fork of a warm process of its code location.
 
     Parameters
@@ -222,20 +220,20 @@ class ForkingRunLauncher(RunLauncher, ConfigurableClass):
         try:
             pid = self._fork(run)
         except ZygoteError as exc:
-            self._instance.report_engine_event(
+            self.instance.report_engine_event(
                 f"{exc}; launching this run through the code server instead.", run
             )
             self._fallback.launch_run(context)
             return
         worker = f"{pid}:{_start_time(pid) or ''}"
-        self._instance.add_run_tags(run.run_id, {WORKER_TAG: worker})
+        self.instance.add_run_tags(run.run_id, {WORKER_TAG: worker})
 
     def _fork(self, run: DagsterRun) -> int:
         if run.job_code_origin is None:
             msg = "the run has no code origin"
             raise ZygoteError(msg)
         location = _code_location(run.job_code_origin)
-        instance_ref = serialize_value(self._instance.get_ref())
+        instance_ref = serialize_value(self.instance.get_ref())
         with self._lock:
             for _ in range(2):  # a stale or dead zygote is replaced once
                 zygote = self._zygotes.get(location)
@@ -252,7 +250,7 @@ class ForkingRunLauncher(RunLauncher, ConfigurableClass):
 
     def terminate(self, run_id: str) -> bool:
         """SIGINT the run's worker (Dagster cancels the run); False if it is gone."""
-        run = self._instance.get_run_by_id(run_id)
+        run = self.instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
             return False
         worker = run.tags.get(WORKER_TAG)
@@ -260,7 +258,7 @@ class ForkingRunLauncher(RunLauncher, ConfigurableClass):
             return self._fallback.terminate(run_id)
         if not _worker_alive(worker):
             return False
-        self._instance.report_run_canceling(run)
+        self.instance.report_run_canceling(run)
         try:
             os.kill(int(worker.partition(":")[0]), signal.SIGINT)
         except ProcessLookupError:
@@ -363,7 +361,7 @@ class LoomRunLauncher(ForkingRunLauncher):
 
     def terminate(self, run_id: str) -> bool:
         """Stop the run through the launcher that started it."""
-        run = self._instance.get_run_by_id(run_id)
+        run = self.instance.get_run_by_id(run_id)
         target = None if run is None else self._target(run)
         return super().terminate(run_id) if target is None else target.terminate(run_id)
 

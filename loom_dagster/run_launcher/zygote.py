@@ -24,12 +24,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import dagster as dg
-from dagster._core.events import EngineEventData
-from dagster._core.instance import DagsterInstance, InstanceRef
-from dagster._grpc.impl import core_execute_run
-from dagster._serdes import ConfigurableClassData, deserialize_value
-from dagster._utils.hosted_user_process import recon_job_from_origin
-from dagster._utils.interrupts import capture_interrupts
+
+from loom_dagster.dagster_internals import execute_run, storage_modules
 
 
 def _project_files() -> dict[str, int]:
@@ -65,39 +61,10 @@ def _preload(module_name: str | None) -> None:
             value.get_repository_def()
 
 
-def execute(run_id: str, instance_ref: str) -> int:
-    """Execute one run, as Dagster's own run worker does; return the exit code."""
-    ref = deserialize_value(instance_ref, InstanceRef)
-    # A terminate is a SIGINT, which Dagster turns into a cancelled run.
-    with capture_interrupts(), DagsterInstance.from_ref(ref) as instance:
-        run = instance.get_run_by_id(run_id)
-        if run is None or run.job_code_origin is None:
-            sys.stderr.write(f"run {run_id} not found, or it has no code origin\n")
-            return 1
-        pid = os.getpid()
-        instance.report_engine_event(
-            f"Started process for run (pid: {pid}), forked from a warm process.",
-            run,
-            EngineEventData.in_process(pid),
-        )
-        recon_job = recon_job_from_origin(run.job_code_origin)
-        try:
-            for _event in core_execute_run(
-                recon_job, run, instance, inject_env_vars=False
-            ):
-                pass
-        except Exception:  # noqa: BLE001 - core_execute_run has reported it to the run
-            traceback.print_exc()
-            return 1
-    return 0
-
-
 def _preload_instance(instance_ref: str) -> None:
     """Import the instance's storage modules (no connection: the forks connect)."""
-    ref = deserialize_value(instance_ref, InstanceRef)
-    for value in ref._asdict().values():
-        if isinstance(value, ConfigurableClassData):
-            importlib.import_module(value.module_name)
+    for module_name in storage_modules(instance_ref):
+        importlib.import_module(module_name)
 
 
 def _fork(request: dict[str, Any], answers: TextIO) -> int:
@@ -116,7 +83,11 @@ def _fork(request: dict[str, Any], answers: TextIO) -> int:
         # The pipes to the launcher are the zygote's alone.
         os.close(answers.fileno())
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        code = execute(request["run_id"], request["instance_ref"])
+        code = execute_run(
+            request["run_id"],
+            request["instance_ref"],
+            started="Started process for run, forked from a warm process",
+        )
     except BaseException:  # noqa: BLE001 - a child must never return into the loop
         traceback.print_exc()
     finally:

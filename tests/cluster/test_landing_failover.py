@@ -12,6 +12,7 @@ import threading
 import pytest
 
 from loom_cli.stack.stack import Stack
+from loom_core.contracts.samples import gps_fixes
 from loom_dagster.landing.ranges import load_cursor
 from loom_dagster.resources import KafkaResource
 from tests.cluster.conftest import kill_leader, leader_of, revive
@@ -21,7 +22,6 @@ from tests.integration.landing.conftest import (
     cursor_at_end,
     drive,
     event_ids,
-    gps_fixes,
     land_job,
     pending_within,
     produce,

@@ -12,6 +12,7 @@ from loom_core.contracts import (
     family,
     schemas,
 )
+from loom_core.contracts.samples import gps_fixes
 
 NOW = datetime.now(UTC)
 
@@ -151,3 +152,11 @@ def test_write_all_regenerates_every_family(tmp_path, monkeypatch):
     assert sorted(p.name for p in written) == sorted(f"{n}.v1.json" for n in FAMILIES)
     gps_schema = json.loads((tmp_path / "gps.v1.json").read_text())
     assert gps_schema["x-topic"] == "device.sensor.gps.raw"
+
+
+def test_generated_gps_fixes_stay_valid_and_distinct_however_many():
+    fixes = gps_fixes("sample-phone", 5000, every=timedelta(milliseconds=10))
+    assert len({f.recorded_at for f in fixes}) == len({f.event_id for f in fixes})
+    assert len({f.event_id for f in fixes}) == 5000
+    assert all(-90 <= f.latitude <= 90 and -180 <= f.longitude <= 180 for f in fixes)
+    assert {f.source for f in gps_fixes("sample-phone", 2, source="bench")} == {"bench"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from loom_cli.main import cli
 from loom_cli.stack.services import TRINO_CATALOGS, TRINO_KAFKA_TABLES
 from loom_cli.stack.stack import Stack
+from loom_dagster.enrichment import samples
 
 TABLES = (
     "gps_data",
@@ -73,7 +74,7 @@ def devices(db: psycopg.Connection) -> Iterator[Callable[[], str]]:
 
 def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     """An instant of March 2024 (UTC), the month the SQL tests seed."""
-    return datetime(2024, 3, day, hour, minute, second, tzinfo=UTC)
+    return samples.at(date(2024, 3, day), hour, minute, second)
 
 
 def gps_fix(device: str, when: datetime, **fields: Any) -> dict[str, Any]:

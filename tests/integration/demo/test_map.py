@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from loom_cli.main import cli
-from loom_dagster.assets.gps_tracks import gps_tracks
+from loom_dagster.defs.enrichment.assets.gps_tracks import gps_tracks
 from loom_dagster.enrichment import samples
 from loom_dagster.resources import KafkaResource, TimescaleResource
 

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from loom_core import topics
-from loom_dagster.assets import partitioned
-from loom_dagster.assets.captions import CHECK_QUERIES, build_captions
+from loom_dagster.defs.enrichment import asset_framework
+from loom_dagster.defs.enrichment.assets.captions import CHECK_QUERIES, build_captions
 from loom_dagster.enrichment import samples, store, vision
 from loom_dagster.enrichment.messages import Caption
 from tests.integration.enrichment.conftest import (
@@ -128,11 +128,11 @@ def test_the_frame_check_leaves_frames_landing_during_a_run_to_the_next_run(
 ):
     land_screenshot(db, device_id, NOON, samples.text_image("late"))
     partition = store.DeviceDay(device_id, DAY)
-    now = partitioned.listed_at(db)
+    now = asset_framework.listed_at(db)
     check = {"every": CHECK_QUERIES["every_frame_captioned_or_dead_lettered"]}
 
-    (during,) = partitioned.run_checks(db, check, partition, as_of=now)
-    (later,) = partitioned.run_checks(
+    (during,) = asset_framework.run_checks(db, check, partition, as_of=now)
+    (later,) = asset_framework.run_checks(
         db, check, partition, as_of=now + timedelta(minutes=2)
     )
 

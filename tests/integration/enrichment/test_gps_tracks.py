@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from loom_core import topics
-from loom_dagster.assets.gps_tracks import gps_tracks
+from loom_dagster.defs.enrichment.assets.gps_tracks import gps_tracks
 from loom_dagster.enrichment import samples
 from loom_dagster.enrichment.messages import TrackSegment
 from tests.integration.enrichment.conftest import (

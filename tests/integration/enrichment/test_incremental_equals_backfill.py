@@ -10,9 +10,9 @@ import dagster as dg
 import pytest
 
 from loom_core import topics
-from loom_dagster.assets.captions import build_captions
-from loom_dagster.assets.enrichment_defs import build_definitions
-from loom_dagster.assets.transcripts import build_transcripts
+from loom_dagster.defs.enrichment.assets.captions import build_captions
+from loom_dagster.defs.enrichment.assets.transcripts import build_transcripts
+from loom_dagster.defs.enrichment.definitions import build_definitions
 from loom_dagster.enrichment import samples, speech, vision
 from loom_dagster.enrichment.settings import EnrichmentSettings
 from tests.integration.enrichment.conftest import DAY, metadata, rows

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from loom_core import topics
-from loom_dagster.assets.transcripts import build_transcripts
+from loom_dagster.defs.enrichment.assets.transcripts import build_transcripts
 from loom_dagster.enrichment import samples, speech
 from loom_dagster.enrichment.messages import Utterance
 from tests.integration.enrichment.conftest import (

@@ -10,7 +10,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import psycopg
@@ -18,10 +17,10 @@ import pytest
 from confluent_kafka import Producer
 
 from loom_core import kafka as loom_kafka
-from loom_core.contracts import FAMILIES, DeviceEvent, Family, GpsFix
+from loom_core.contracts import FAMILIES, DeviceEvent, Family
 from loom_core.kafka import to_message
 from loom_core.settings import LoomSettings
-from loom_dagster.assets.landing import run_config
+from loom_dagster.defs.landing.jobs import run_config
 from loom_dagster.landing import store
 from loom_dagster.landing.ranges import OffsetRange, dump_cursor
 from loom_dagster.landing.settings import get_landing_settings
@@ -82,28 +81,6 @@ def ranges_of(acked: Iterable[Acked]) -> list[OffsetRange]:
             max(high, message.offset + 1),
         )
     return [OffsetRange(p, s, e) for p, (s, e) in sorted(spans.items())]
-
-
-def gps_fixes(
-    device_id: str, count: int, start: datetime | None = None
-) -> list[GpsFix]:
-    """``count`` fixes of ``device_id``, one a second, with every field set."""
-    start = start or datetime.now(UTC) - timedelta(hours=1)
-    return [
-        GpsFix(
-            device_id=device_id,
-            recorded_at=start + timedelta(seconds=i),
-            latitude=48.0 + i * 1e-4,
-            longitude=2.0 - i * 1e-4,
-            accuracy_m=3.5,
-            altitude_m=35.25,
-            speed_mps=1.5,
-            bearing_deg=90.0,
-            battery_level=0.5,
-            source="owntracks",
-        )
-        for i in range(count)
-    ]
 
 
 def as_messages(events: Iterable[DeviceEvent], traced: bool = False) -> list[tuple]:

@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from loom_core import migrations
+from loom_core.contracts.samples import gps_fixes
 from loom_core.settings import REPO_ROOT
 from tests.integration.landing.conftest import (
     GPS,
@@ -29,7 +30,6 @@ from tests.integration.landing.conftest import (
     cursor_at_end,
     drive,
     event_ids,
-    gps_fixes,
     land_job,
     pending_within,
     produce,

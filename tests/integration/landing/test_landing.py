@@ -35,6 +35,7 @@ from loom_core.contracts import (
     Steps,
 )
 from loom_core.contracts.ids import derived_event_id
+from loom_core.contracts.samples import gps_fixes
 from loom_core.kafka import to_message
 from loom_core.topics import dead_letter_for
 from loom_dagster.landing import land as land_module
@@ -52,7 +53,6 @@ from tests.integration.landing.conftest import (
     as_messages,
     cursor_at_end,
     event_ids,
-    gps_fixes,
     land_job,
     materialization,
     pending_within,

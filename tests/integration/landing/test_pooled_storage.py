@@ -18,6 +18,7 @@ import sqlalchemy as sa
 import yaml
 
 from loom_core.settings import REPO_ROOT, LoomSettings
+from loom_dagster.dagster_internals import storage_engine
 from loom_dagster.pooled_storage import POOL_SIZE, PooledPostgresEventLogStorage
 
 STORAGES = ("run_storage", "event_log_storage", "schedule_storage")
@@ -76,7 +77,7 @@ def _write_events(instance: dg.DagsterInstance, run_id: str, count: int) -> None
 
 
 def _backend_pid(storage: PooledPostgresEventLogStorage) -> int:
-    with storage._engine.connect() as conn:
+    with storage_engine(storage).connect() as conn:
         return conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
 
 
@@ -84,7 +85,7 @@ def test_the_storages_are_the_pooled_ones_and_keep_their_connections(instance):
     storage = instance.event_log_storage
     assert isinstance(storage, PooledPostgresEventLogStorage)
     assert type(instance.run_storage).__name__ == "PooledPostgresRunStorage"
-    opened = _connections_opened(storage._engine)
+    opened = _connections_opened(storage_engine(storage))
     run_id = str(uuid.uuid4())
 
     _write_events(instance, run_id, 20)

@@ -20,9 +20,9 @@ import dagster as dg
 import pytest
 import yaml
 from dagster._core.definitions.reconstruct import ReconstructableRepository
-from dagster._core.launcher.base import WorkerStatus
 
 from loom_core.settings import REPO_ROOT
+from loom_dagster.dagster_internals import WorkerStatus
 from loom_dagster.run_launcher import (
     WORKER_TAG,
     ForkingRunLauncher,

@@ -1,14 +1,11 @@
 """The summary prints the day's facts as Trino returned them."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from rich.console import Console
 
+from loom_cli.demo.sample_day import at
 from loom_cli.demo.summary import DaySummary, render
-
-
-def at(hh, mm, ss=0):
-    return datetime(2025, 6, 14, hh, mm, ss, tzinfo=UTC)
 
 
 def summary():
@@ -20,15 +17,15 @@ def summary():
         ],
         places=[
             {
-                "arrived": at(0, 0),
-                "departed": at(8, 1),
+                "arrived": at("00:00"),
+                "departed": at("08:01"),
                 "minutes": 481.0,
                 "place": "Prenzlauer Berg Bezirk",
                 "place_admin": "Berlin",
             },
             {
-                "arrived": at(17, 15),
-                "departed": at(19, 30),
+                "arrived": at("17:15"),
+                "departed": at("19:30"),
                 "minutes": 135.0,
                 "place": "Potsdam",
                 "place_admin": None,
@@ -41,7 +38,7 @@ def summary():
             {"speech_minutes": 0.25, "utterances": 3, "words": 20},
             {"speech_minutes": 0.2, "utterances": 2, "words": 11},
         ],
-        transcript=[{"time": at(10, 0, 1), "text": " Good morning everyone. "}],
+        transcript=[{"time": at("10:00:01"), "text": " Good morning everyone. "}],
         terms=[
             {"kind": "tag", "term": "person", "occurrences": 2},
             {"kind": "tag", "term": "cat", "occurrences": 1},

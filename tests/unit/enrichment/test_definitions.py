@@ -7,8 +7,8 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from loom_dagster.assets.enrichment_defs import build_definitions
-from loom_dagster.assets.partitioned import code_version, k8s_op_tags
+from loom_dagster.defs.enrichment.asset_framework import code_version, k8s_op_tags
+from loom_dagster.defs.enrichment.definitions import build_definitions
 from loom_dagster.enrichment import samples, stays, track_map
 from loom_dagster.enrichment.settings import EnrichmentSettings
 from loom_dagster.partitions import DAY_DEVICE

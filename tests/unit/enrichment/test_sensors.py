@@ -5,7 +5,10 @@ import json
 import dagster as dg
 import pytest
 
-from loom_dagster.sensors.enrichment import build_enrichment_sensor, partitions_touched
+from loom_dagster.defs.enrichment.sensors import (
+    build_enrichment_sensor,
+    partitions_touched,
+)
 
 
 @pytest.mark.parametrize(

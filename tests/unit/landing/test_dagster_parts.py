@@ -2,9 +2,10 @@ import dagster as dg
 import pytest
 
 from loom_core.contracts import FAMILIES
-from loom_dagster.assets.landing import LandingConfig, _metadata, run_config
+from loom_dagster.defs.landing.assets import LandingConfig, _metadata
+from loom_dagster.defs.landing.jobs import run_config
+from loom_dagster.defs.landing.sensors import _due
 from loom_dagster.landing.ranges import OffsetRange
-from loom_dagster.sensors.landing import _due
 
 
 def test_run_config_holds_the_exact_sorted_ranges():

@@ -1,7 +1,11 @@
 """Load every Dagster definition and check the asset graph of the code location."""
 
+import importlib
+from pathlib import Path
+
 import dagster as dg
 
+import loom_dagster.defs
 from loom_core.contracts import FAMILIES
 from loom_dagster.definitions import defs
 from loom_dagster.landing.settings import FAMILY_LIMITS
@@ -55,3 +59,20 @@ def test_resources_come_from_the_environment():
     assert defs.resources["kafka"].bootstrap_servers == dg.EnvVar(
         "LOOM_KAFKA_BOOTSTRAP"
     )
+
+
+def test_the_code_location_merges_every_domain():
+    """Each ``loom_dagster/defs/<domain>/definitions.py`` is merged, nothing else."""
+    root = Path(loom_dagster.defs.__file__).parent
+    domains = sorted(p.parent.name for p in root.glob("*/definitions.py"))
+    assert domains == ["enrichment", "landing", "retention"]
+    parts = [
+        importlib.import_module(f"loom_dagster.defs.{name}.definitions").defs
+        for name in domains
+    ]
+    assets = {key for part in parts for a in part.assets or [] for key in a.keys}
+    assert assets == set(defs.resolve_asset_graph().get_all_asset_keys())
+    for kind in ("sensors", "schedules", "jobs"):
+        names = [x.name for part in parts for x in getattr(part, kind) or []]
+        assert sorted(names) == sorted(x.name for x in getattr(defs, kind) or [])
+    dg.Definitions.validate_loadable(defs)

@@ -17,7 +17,7 @@ import psycopg
 from confluent_kafka import KafkaException
 
 from loom_core.contracts import FAMILIES, Family
-from loom_dagster.assets.landing import LANDING_JOBS, run_config
+from loom_dagster.defs.landing.jobs import LANDING_JOBS, run_config
 from loom_dagster.landing import metrics, store
 from loom_dagster.landing.ranges import (
     OffsetRange,

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from loom_core import topics
 from loom_core.contracts.ids import enriched_row_id
-from loom_dagster.assets import partitioned
+from loom_dagster.defs.enrichment import asset_framework
 from loom_dagster.enrichment import audio, store, vad
 from loom_dagster.enrichment.messages import Utterance, WordTiming
 from loom_dagster.enrichment.speech import (
@@ -73,7 +73,9 @@ CHECK_QUERIES = {
             AND s.day = %(day)s AND s.source_event_id = a.event_id)
     """,
 }
-TABLE = partitioned.EnrichedTable(ASSET, ID, CHECK_QUERIES, topics.TRANSCRIBED_WORDS)
+TABLE = asset_framework.EnrichedTable(
+    ASSET, ID, CHECK_QUERIES, topics.TRANSCRIBED_WORDS
+)
 
 
 def utterances(
@@ -168,12 +170,12 @@ def _scope(groups: list[list[audio.ChunkInfo]]) -> tuple[sql.Composable, list]:
 def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
     """Return the ``transcripts`` asset for the speech backend ``spec``."""
 
-    @partitioned.enrichment_asset(
+    @asset_framework.enrichment_asset(
         TABLE,
         deps=["audio_chunks"],
         checks=CHECKS,
-        code_version=partitioned.code_version(ALGORITHM, spec),
-        op_tags=partitioned.k8s_op_tags("2000m", "4096Mi", gpu=spec.gpu),
+        code_version=asset_framework.code_version(ALGORITHM, spec),
+        op_tags=asset_framework.k8s_op_tags("2000m", "4096Mi", gpu=spec.gpu),
         metadata={"model_name": spec.model_name, "model_version": spec.model_version},
         description=(
             "Utterances of each device-day's audio (Silero VAD, then "
@@ -183,16 +185,16 @@ def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
     )
     def transcripts(
         context: dg.AssetExecutionContext,
-        config: partitioned.IncrementalConfig,
+        config: asset_framework.IncrementalConfig,
         timescale: TimescaleResource,
         kafka: KafkaResource,
         speech: SpeechToTextResource,
     ) -> dg.MaterializeResult:
-        partition = partitioned.device_day(context)
+        partition = asset_framework.device_day(context)
         # Autocommit: reads hold no snapshot while the models run for minutes; the
         # write below is one explicit transaction.
         with timescale.connect(autocommit=True) as conn:
-            as_of = partitioned.listed_at(conn)
+            as_of = asset_framework.listed_at(conn)
             infos = [
                 audio.ChunkInfo(*row)
                 for row in conn.execute(
@@ -215,7 +217,7 @@ def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
                 rows += utterances(partition, recording, speech.vad(), speech.model())
             compute_s = clock.perf_counter() - started
             scope, params = _scope(groups) if config.incremental else (None, [])
-            written = partitioned.commit_and_publish(
+            written = asset_framework.commit_and_publish(
                 context,
                 conn,
                 kafka,

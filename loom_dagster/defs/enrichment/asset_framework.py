@@ -1,4 +1,4 @@
-"""What the partitioned enrichment assets share: partition keys, checks, publishing.
+"""The enrichment asset framework: the decorator, partitions, checks and publishing.
 
 The life of a partition run, the same for ``gps_tracks``, ``transcripts`` and
 ``captions``:

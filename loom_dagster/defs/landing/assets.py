@@ -14,6 +14,7 @@ from pydantic import Field
 from loom_core.contracts import FAMILIES, Family
 from loom_core.contracts.envelope import is_partition_key
 from loom_core.topics import dead_letter_for
+from loom_dagster.defs.landing.checks import check_results, landing_check_specs
 from loom_dagster.landing import metrics, store, tracing
 from loom_dagster.landing.land import Clients, LandingOutcome, land
 from loom_dagster.landing.ranges import OffsetRange
@@ -22,10 +23,6 @@ from loom_dagster.partitions import DEVICES
 from loom_dagster.resources import KafkaResource, TimescaleResource
 
 CONSUMER_GROUP = "loom-landing"  # never committed: only names the client
-RUN_MAX_RUNTIME_S = 900  # run monitoring fails a run stuck longer (a dead worker)
-RUN_PRIORITY = 10  # above the default 0 of other runs
-STALE_AFTER_S = 600  # the check fails when a request waits longer than this
-DEAD_LETTER_WARN_RATIO = 0.01
 
 # Retries inside the run (a restarting database or broker): 2, 4, 8 s apart.
 RETRY_POLICY = dg.RetryPolicy(
@@ -59,17 +56,6 @@ class LandingConfig(dg.Config):
     def offset_ranges(self) -> list[OffsetRange]:
         """Return the configured ranges as :class:`OffsetRange` (validated)."""
         return [OffsetRange(r.partition, r.start, r.end) for r in self.ranges]
-
-
-def run_config(fam: Family, ranges: list[OffsetRange]) -> dg.RunConfig:
-    """Return the run config of a landing run of ``ranges``."""
-    config = LandingConfig(
-        ranges=[
-            OffsetRangeConfig(partition=r.partition, start=r.start, end=r.end)
-            for r in sorted(ranges)
-        ]
-    )
-    return dg.RunConfig(ops={fam.table: config})
 
 
 def _add_devices(
@@ -208,83 +194,10 @@ def landing_asset(fam: Family) -> dg.AssetsDefinition:
                     "dead_lettered_total": totals.dead_lettered,
                 }
             ),
-            check_results=_check_results(outcome, waiting),
+            check_results=check_results(outcome, waiting),
         )
 
     return _landing
 
 
-def landing_check_specs(fam: Family) -> list[dg.AssetCheckSpec]:
-    """Return the checks of the landing asset of ``fam``.
-
-    They are evaluated inside each landing run's one step, from what the run has
-    at hand: as steps of their own they cost a run 0.1-0.3 s
-    (bench/landing_throughput.py).
-    """
-    return [
-        dg.AssetCheckSpec(
-            "requested_ranges_landed",
-            asset=fam.table,
-            description=(
-                f"No offset range requested more than {STALE_AFTER_S // 60} "
-                "minutes ago is still waiting to land."
-            ),
-        ),
-        dg.AssetCheckSpec(
-            "dead_letter_ratio",
-            asset=fam.table,
-            description=(
-                f"At most {DEAD_LETTER_WARN_RATIO:.0%} of the messages this run "
-                "landed went to the dead-letter topic."
-            ),
-        ),
-    ]
-
-
-def _check_results(
-    outcome: LandingOutcome, waiting: list[store.Pending]
-) -> list[dg.AssetCheckResult]:
-    """Evaluate :func:`landing_check_specs` after a run landed ``outcome``."""
-    stale = [p for p in waiting if p.age_s > STALE_AFTER_S]
-    messages, dead = outcome.total("messages"), outcome.total("dead_lettered")
-    ratio = dead / messages if messages else 0.0
-    return [
-        dg.AssetCheckResult(
-            check_name="requested_ranges_landed",
-            passed=not stale,
-            metadata={
-                "pending_ranges": len(waiting),
-                "stale_ranges": [str(p.offset_range) for p in stale[:20]],
-                "oldest_request_age_s": round(
-                    max((p.age_s for p in waiting), default=0)
-                ),
-            },
-        ),
-        dg.AssetCheckResult(
-            check_name="dead_letter_ratio",
-            passed=ratio <= DEAD_LETTER_WARN_RATIO,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"messages": messages, "dead_lettered": dead, "ratio": ratio},
-        ),
-    ]
-
-
-def landing_job(fam: Family) -> dg.JobDefinition:
-    """Return the job the sensor of ``fam`` requests: its asset and checks."""
-    return dg.define_asset_job(
-        name=f"land_{fam.table}",
-        selection=dg.AssetSelection.assets(fam.table),
-        executor_def=dg.in_process_executor,  # one step: no subprocess per step
-        tags={
-            "dagster/max_runtime": str(RUN_MAX_RUNTIME_S),
-            # Landing runs are short and everything downstream waits on them: they
-            # leave the run queue before enrichment runs.
-            "dagster/priority": str(RUN_PRIORITY),
-            "loom/domain": "landing",
-        },
-        description=f"Land offset ranges of {fam.topic.name} into {fam.table}.",
-    )
-
-
 LANDING_ASSETS = [landing_asset(fam) for fam in FAMILIES.values()]
-LANDING_JOBS = {fam.name: landing_job(fam) for fam in FAMILIES.values()}

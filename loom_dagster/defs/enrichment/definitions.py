@@ -1,6 +1,6 @@
 """The enrichment domain as one ``Definitions``: assets, checks, sensors, models.
 
-``loom_dagster.definitions`` merges it with the landing domain and adds the
+``loom_dagster.definitions`` merges it with the other domains and adds the
 shared ``timescale`` and ``kafka`` resources. Model backends come from
 ``EnrichmentSettings`` (``LOOM_SPEECH_BACKEND``, ``LOOM_VISION_BACKEND``,
 ``LOOM_MODELS_DIR``, ``LOOM_MODEL_THREADS``); their names and versions are part
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from loom_dagster.assets.captions import build_captions
-from loom_dagster.assets.gps_tracks import gps_tracks
-from loom_dagster.assets.partitioned import IncrementalConfig
-from loom_dagster.assets.transcripts import build_transcripts
+from loom_dagster.defs.enrichment.asset_framework import IncrementalConfig
+from loom_dagster.defs.enrichment.assets.captions import build_captions
+from loom_dagster.defs.enrichment.assets.gps_tracks import gps_tracks
+from loom_dagster.defs.enrichment.assets.transcripts import build_transcripts
+from loom_dagster.defs.enrichment.sensors import build_enrichment_sensor
 from loom_dagster.enrichment import speech, vision
 from loom_dagster.enrichment.settings import EnrichmentSettings
 from loom_dagster.resources.models import SpeechToTextResource, VisionResource
 from loom_dagster.run_launcher import HEAVY_RUN_TAGS
-from loom_dagster.sensors.enrichment import build_enrichment_sensor
 
 
 def _incremental(asset: str) -> dict:

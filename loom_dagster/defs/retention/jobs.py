@@ -71,12 +71,3 @@ def drop_expired_chunks(
 def landing_retention() -> None:
     """Drop expired chunks of the raw tables."""
     drop_expired_chunks()
-
-
-landing_retention_schedule = dg.ScheduleDefinition(
-    job=landing_retention,
-    cron_schedule="17 3 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily at 03:17 UTC.",
-)

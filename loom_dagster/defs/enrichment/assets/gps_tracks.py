@@ -11,7 +11,7 @@ import dagster as dg
 
 from loom_core import topics
 from loom_core.contracts.ids import enriched_row_id
-from loom_dagster.assets import partitioned
+from loom_dagster.defs.enrichment import asset_framework
 from loom_dagster.enrichment import geocoding, stays
 from loom_dagster.enrichment.day_track import DayTrack, read_day
 from loom_dagster.enrichment.messages import TrackSegment
@@ -42,7 +42,9 @@ CHECK_QUERIES = {
         ) s WHERE overlapping
     """,
 }
-TABLE = partitioned.EnrichedTable(ASSET, ID, CHECK_QUERIES, topics.GPS_TRACK_SEGMENTS)
+TABLE = asset_framework.EnrichedTable(
+    ASSET, ID, CHECK_QUERIES, topics.GPS_TRACK_SEGMENTS
+)
 
 
 def _utc(epoch_s: float) -> datetime:
@@ -81,12 +83,14 @@ def segment_rows(day: DayTrack) -> list[TrackSegment]:
     ]
 
 
-@partitioned.enrichment_asset(
+@asset_framework.enrichment_asset(
     TABLE,
     deps=["gps_data"],
     checks=CHECKS,
-    code_version=partitioned.code_version(f"{stays.ALGORITHM}|{geocoding.GEOCODER}"),
-    op_tags=partitioned.k8s_op_tags("500m", "1024Mi"),
+    code_version=asset_framework.code_version(
+        f"{stays.ALGORITHM}|{geocoding.GEOCODER}"
+    ),
+    op_tags=asset_framework.k8s_op_tags("500m", "1024Mi"),
     description=(
         "Stays and moves of each device-day (stay-point detection; jitter and "
         "outliers rejected) with the GeoNames town it lies in; republished to "
@@ -99,12 +103,12 @@ def gps_tracks(
     kafka: KafkaResource,
 ) -> dg.MaterializeResult:
     """Segment the partition's fixes, store and republish the segments."""
-    partition = partitioned.device_day(context)
+    partition = asset_framework.device_day(context)
     with timescale.connect(autocommit=True) as conn:
-        as_of = partitioned.listed_at(conn)
+        as_of = asset_framework.listed_at(conn)
         day = read_day(conn, partition)
         rows = segment_rows(day)
-        written = partitioned.commit_and_publish(
+        written = asset_framework.commit_and_publish(
             context, conn, kafka, TABLE, partition=partition, rows=rows, as_of=as_of
         )
     png = day.map_png()  # what `loom map DEVICE DATE` draws too

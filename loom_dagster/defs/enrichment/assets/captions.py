@@ -17,7 +17,7 @@ import dagster as dg
 from psycopg import sql
 
 from loom_core import topics
-from loom_dagster.assets import partitioned
+from loom_dagster.defs.enrichment import asset_framework
 from loom_dagster.enrichment import store
 from loom_dagster.enrichment.messages import SCHEMA_VERSION, Caption
 from loom_dagster.enrichment.speech import BackendSpec
@@ -92,7 +92,7 @@ CHECK_QUERIES = {
              OR EXISTS (SELECT 1 FROM unnest(tag_scores) s WHERE s < 0 OR s > 1))
     """,
 }
-TABLE = partitioned.EnrichedTable(ASSET, ID, CHECK_QUERIES, topics.IMAGE_CAPTIONS)
+TABLE = asset_framework.EnrichedTable(ASSET, ID, CHECK_QUERIES, topics.IMAGE_CAPTIONS)
 
 
 @dataclass(frozen=True)
@@ -165,12 +165,12 @@ def describe_row(
 def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
     """Return the ``captions`` asset for the vision backend ``spec``."""
 
-    @partitioned.enrichment_asset(
+    @asset_framework.enrichment_asset(
         TABLE,
         deps=["camera_frames", "screenshots"],
         checks=CHECKS,
-        code_version=partitioned.code_version(ALGORITHM, spec),
-        op_tags=partitioned.k8s_op_tags("2000m", "4096Mi", gpu=spec.gpu),
+        code_version=asset_framework.code_version(ALGORITHM, spec),
+        op_tags=asset_framework.k8s_op_tags("2000m", "4096Mi", gpu=spec.gpu),
         metadata={"model_name": spec.model_name, "model_version": spec.model_version},
         description=(
             "Caption, tags and OCR text of each camera frame (pairs as one) and "
@@ -180,12 +180,12 @@ def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
     )
     def captions(
         context: dg.AssetExecutionContext,
-        config: partitioned.IncrementalConfig,
+        config: asset_framework.IncrementalConfig,
         timescale: TimescaleResource,
         kafka: KafkaResource,
         vision: VisionResource,
     ) -> dg.MaterializeResult:
-        partition = partitioned.device_day(context)
+        partition = asset_framework.device_day(context)
         params = {
             "device": partition.device_id,
             "day": partition.day,
@@ -199,7 +199,7 @@ def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
         outcomes: list[tuple[str, str, str | None]] = []
         started = clock.perf_counter()
         with timescale.connect(autocommit=True) as read:
-            as_of = partitioned.listed_at(read)
+            as_of = asset_framework.listed_at(read)
             for source, event_id, time in read.execute(LIST_FRAMES, params).fetchall():
                 images = read.execute(
                     READ_IMAGES[source], (time, partition.device_id, event_id)
@@ -217,7 +217,7 @@ def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
                     outcomes.append((str(event_id), "dead_letter", reasons))
             compute_s = clock.perf_counter() - started
             incremental = config.incremental
-            written = partitioned.commit_and_publish(
+            written = asset_framework.commit_and_publish(
                 context,
                 read,
                 kafka,
@@ -236,7 +236,7 @@ def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
             )
         if dead and written.committed:  # after the commit, like every message
             messages = [d.message(partition) for d in dead]
-            partitioned.republish_or_fail(kafka, str(DEAD_LETTER), messages)
+            asset_framework.republish_or_fail(kafka, str(DEAD_LETTER), messages)
         return dg.MaterializeResult(
             metadata={
                 "mode": "incremental" if config.incremental else "full",

@@ -1,0 +1,1 @@
+"""Enrichment in Dagster: raw hypertables into gps_tracks, transcripts, captions."""

@@ -1,0 +1,1 @@
+"""The enrichment assets, one module per table they own, each with its checks."""

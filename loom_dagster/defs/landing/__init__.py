@@ -1,0 +1,1 @@
+"""Landing in Dagster: raw topics into raw hypertables (engine: loom_dagster.landing)."""

@@ -1,1 +1,0 @@
-"""Schedules: housekeeping that runs on the clock."""

@@ -1,1 +1,0 @@
-"""Sensors that turn Kafka offsets and landed data into runs."""
