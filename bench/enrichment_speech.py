@@ -1,7 +1,7 @@
 """Speech-to-text real-time factor on the CPU (target <= 0.1 on 2 cores).
 
-Loom's path: Silero VAD finds the utterances, the default Whisper (int8, beam 5)
-transcribes them packed into 28 s windows. Baseline, same audio, same run: faster-whisper over the whole
+Loom's path: Silero VAD finds the utterances, the default Whisper (base float32,
+beam 5, the encoder reading the speech) transcribes them packed into 28 s windows. Baseline, same audio, same run: faster-whisper over the whole
 recording in one call (its own 30 s windows, no VAD). RTF = compute seconds per
 second of audio; lower is faster. Prints JSON.
 
