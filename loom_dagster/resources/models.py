@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from loom_dagster.enrichment import speech, vad, vision, weights
-from loom_dagster.enrichment.speech import BackendSpec
+from loom_dagster.enrichment.weights import ModelSpec
 
 
 @cache
@@ -64,7 +64,7 @@ class SpeechToTextResource(_ModelResource):
     backend: str = speech.WHISPER.key
 
     @property
-    def spec(self) -> BackendSpec:
+    def spec(self) -> ModelSpec:
         """Name and version of the backend, without loading it."""
         return speech.spec(self.backend)
 
@@ -94,7 +94,7 @@ class VisionResource(_ModelResource):
     backend: str = vision.EMBEDDED.key
 
     @property
-    def spec(self) -> BackendSpec:
+    def spec(self) -> ModelSpec:
         """Name and version of the backend, without loading it."""
         return vision.spec(self.backend)
 

@@ -34,8 +34,8 @@ from loom_core import topics
 from loom_dagster.enrichment import store
 from loom_dagster.enrichment.messages import EnrichedRow, deletion
 from loom_dagster.enrichment.republish import RepublishError, republish
-from loom_dagster.enrichment.speech import BackendSpec
 from loom_dagster.enrichment.store import DeviceDay
+from loom_dagster.enrichment.weights import ModelSpec
 from loom_dagster.partitions import DAY_DEVICE
 from loom_dagster.resources import KafkaResource
 
@@ -67,7 +67,7 @@ def device_day(context: dg.AssetExecutionContext) -> DeviceDay:
     return DeviceDay(keys["device"], date.fromisoformat(keys["day"]))
 
 
-def code_version(algorithm: str, spec: BackendSpec | None = None) -> str:
+def code_version(algorithm: str, spec: ModelSpec | None = None) -> str:
     """Return an asset's code version: its algorithm and its model's name and version.
 
     A different model version gives a different code version, so Dagster marks the

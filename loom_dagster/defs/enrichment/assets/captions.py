@@ -20,13 +20,13 @@ from loom_core import topics
 from loom_dagster.defs.enrichment import asset_framework
 from loom_dagster.enrichment import store
 from loom_dagster.enrichment.messages import SCHEMA_VERSION, Caption
-from loom_dagster.enrichment.speech import BackendSpec
 from loom_dagster.enrichment.vision import (
     Describer,
     ImageDecodeError,
     decode,
     describe_frame,
 )
+from loom_dagster.enrichment.weights import ModelSpec
 from loom_dagster.resources import KafkaResource, TimescaleResource
 from loom_dagster.resources.models import VisionResource
 
@@ -162,7 +162,7 @@ def describe_row(
     return caption, failed
 
 
-def build_captions(spec: BackendSpec) -> dg.AssetsDefinition:
+def build_captions(spec: ModelSpec) -> dg.AssetsDefinition:
     """Return the ``captions`` asset for the vision backend ``spec``."""
 
     @asset_framework.enrichment_asset(

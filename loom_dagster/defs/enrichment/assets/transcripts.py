@@ -19,11 +19,8 @@ from loom_core.contracts.ids import enriched_row_id
 from loom_dagster.defs.enrichment import asset_framework
 from loom_dagster.enrichment import audio, store, vad
 from loom_dagster.enrichment.messages import Utterance, WordTiming
-from loom_dagster.enrichment.speech import (
-    BackendSpec,
-    SpeechToText,
-    transcribe_segments,
-)
+from loom_dagster.enrichment.speech import SpeechToText, transcribe_segments
+from loom_dagster.enrichment.weights import ModelSpec
 from loom_dagster.resources import KafkaResource, TimescaleResource
 from loom_dagster.resources.models import SpeechToTextResource
 
@@ -167,7 +164,7 @@ def _scope(groups: list[list[audio.ChunkInfo]]) -> tuple[sql.Composable, list]:
     return sql.SQL("(") + sql.SQL(" OR ").join(parts) + sql.SQL(")"), params
 
 
-def build_transcripts(spec: BackendSpec) -> dg.AssetsDefinition:
+def build_transcripts(spec: ModelSpec) -> dg.AssetsDefinition:
     """Return the ``transcripts`` asset for the speech backend ``spec``."""
 
     @asset_framework.enrichment_asset(
