@@ -22,14 +22,14 @@ tag, RapidOCR's lines as they come, the nearest GeoNames point. RTF is wall time
 per audio second on ``--threads`` threads, and CPU time per audio second divided
 by the threads (what a machine with free cores would see).
 
-``--through-api`` also posts every short clip, as its own recording, through the
+``--only api`` posts every short clip, as its own recording, through the
 real ingest API (the WebSocket audio stream), lets the platform land it and run
 the transcripts asset (the `loom demo` platform: Kafka, TimescaleDB, Dagster's
 sensors), and scores the words read back from the ``transcripts`` table. Prints
 JSON.
 
     nice .venv/bin/python bench/enrichment_quality.py [--only speech,ocr,tags,places]
-    nice .venv/bin/python bench/enrichment_quality.py --only speech --through-api
+    nice .venv/bin/python bench/enrichment_quality.py --only api  # starts the platform
 """
 
 from __future__ import annotations
@@ -500,13 +500,8 @@ def place_quality() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default="speech,ocr,tags,places")
+    parser.add_argument("--only", default="speech,ocr,tags,places,api")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument(
-        "--through-api",
-        action="store_true",
-        help="also post the short clips through the ingest API (starts the platform)",
-    )
     parser.add_argument("--api-timeout", type=float, default=1800.0)
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -528,10 +523,10 @@ def main() -> None:
             name: speech_option(spec, settings, args.threads, sets)
             for name, (spec, settings) in SPEECH_OPTIONS.items()
         }
-        if args.through_api:
-            out["speech"]["default_through_the_api_short"] = through_api(
-                sets["short"], args.api_timeout
-            )
+    if "api" in parts:
+        out["speech_through_the_api"] = through_api(
+            speech_sets()["short"], args.api_timeout
+        )
     out["load_average_1m"] = round(os.getloadavg()[0], 2)
     out["finished"] = time.strftime("%H:%M UTC", time.gmtime())
     print(json.dumps(out, indent=2, ensure_ascii=False))
