@@ -9,7 +9,8 @@ parser (pydantic-core's) does none of that.
 
 - :func:`parse_json` parses bytes (raising :class:`JsonLimitError`, a
   ``ValueError``, with the reason);
-- :func:`read_json` reads a request's body and parses it, answering 413/422;
+- :func:`read_json` reads a request's body and parses it, answering 413/422
+  (:data:`JsonBody` is that as a dependency);
 - :class:`BoundedJsonRoute` is the route class under which FastAPI's own body
   parsing (routes with pydantic body models) uses :func:`parse_json` too.
 """
@@ -17,9 +18,9 @@ parser (pydantic-core's) does none of that.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic_core import from_json
@@ -106,6 +107,10 @@ async def read_json(request: Request) -> Any:
         raise one_invalid(["body"], str(exc)) from None
 
 
+JsonBody = Annotated[Any, Depends(read_json)]
+"""A route's JSON body, parsed by :func:`read_json` (for bodies of several shapes)."""
+
+
 class _BoundedRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
@@ -119,13 +124,23 @@ class _BoundedRequest(Request):
 
 
 class BoundedJsonRoute(APIRoute):
-    """An ``APIRoute`` whose pydantic body models are parsed by :func:`read_json`."""
+    """An ``APIRoute`` whose pydantic body models are parsed by :func:`read_json`.
+
+    FastAPI answers 400 "There was an error parsing the body" to any exception
+    but an ``HTTPException`` while it reads a body; so the body of a route that
+    has one is read first, here (a client leaving mid-body then gets the app's
+    499), and its JSON errors are raised as the 422 ``HTTPException`` they are.
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """Return FastAPI's handler, given a request whose ``json()`` is bounded."""
         handler = super().get_route_handler()
+        reads_body = self.body_field is not None
 
         async def bounded(request: Request) -> Response:
-            return await handler(_BoundedRequest(request.scope, request.receive))
+            request = _BoundedRequest(request.scope, request.receive)
+            if reads_body:
+                await request.body()
+            return await handler(request)
 
         return bounded
