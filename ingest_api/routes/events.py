@@ -2,18 +2,18 @@
 
 Every family gets its own route with its own documented body; the answer is 202
 once Kafka acknowledged the event. A batch answers per item, so one bad event does
-not sink the rest. A body is validated straight from its bytes, strictly, by a
-dependency (:func:`event_body`, :func:`batch_body`: see ``inputs``), after the
-caller's key; the routes document it with ``openapi_extra`` (``bodies``).
+not sink the rest. A body is validated straight from its bytes, strictly
+(``inputs``), once the caller's key is checked; the routes document it with
+``openapi_extra`` (``bodies``).
 """
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any, NotRequired
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from typing_extensions import TypedDict  # pydantic's choice before Python 3.12
 
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, field_errors, one_invalid
 from ingest_api.inputs import (
@@ -27,7 +27,7 @@ from ingest_api.inputs import (
 from ingest_api.json_body import JsonLimitError
 from ingest_api.publish import Accepted
 from ingest_api.routes.bodies import json_request
-from ingest_api.services import AuthenticatedDevice, ServicesDep, SettingsDep
+from ingest_api.services import AuthenticatedDevice, ServicesDep
 from loom_core.contracts import FAMILIES, CameraFrame, DeviceEvent, Family, utc_now
 
 router = APIRouter(tags=["events"])
@@ -48,19 +48,19 @@ class FrameAck(EventAck):
     pairing: str
 
 
-class ItemResult(BaseModel):
+class ItemResult(TypedDict):
     """The outcome of one batch item: ``status`` 202 with an ack, or an error."""
 
     index: int
     status: int
-    event_id: UUID | None = None
-    topic: str | None = None
-    partition: int | None = None
-    offset: int | None = None
-    detail: Any = None
+    event_id: NotRequired[UUID]
+    topic: NotRequired[str]
+    partition: NotRequired[int]
+    offset: NotRequired[int]
+    detail: NotRequired[Any]
 
 
-class BatchResult(BaseModel):
+class BatchResult(TypedDict):
     """Per-item outcomes of a batch, in request order."""
 
     accepted: int
@@ -68,35 +68,24 @@ class BatchResult(BaseModel):
     results: list[ItemResult]
 
 
-def event_body(family: Family) -> Callable[..., Awaitable[DeviceEvent]]:
-    """Return the dependency that gives a ``family`` route the event it was sent."""
-
-    async def event(request: Request, device_id: AuthenticatedDevice) -> DeviceEvent:
-        try:
-            return parse_event(family, await request.body(), device_id, utc_now())
-        except DeviceMismatchError as exc:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-        except ValidationError as exc:
-            raise RequestValidationError(field_errors(exc)) from None
-
-    return event
+def _event(family: Family, body: bytes, device_id: str) -> DeviceEvent:
+    """Return the event of a single-event body, or raise its 403 or 422."""
+    try:
+        return parse_event(family, body, device_id, utc_now())
+    except DeviceMismatchError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except ValidationError as exc:
+        raise RequestValidationError(field_errors(exc)) from None
 
 
 def _family_route(family: Family) -> None:
-    # A local alias: this module has no `from __future__ import annotations`, so
-    # FastAPI sees it resolved.
-    Event = Annotated[DeviceEvent, Depends(event_body(family))]  # noqa: N806
-
-    if family.name == "camera":
-
-        async def post_event(event: Event, services: ServicesDep) -> Any:
-            assert isinstance(event, CameraFrame)  # noqa: S101 - the camera family
+    async def post_event(
+        request: Request, device_id: AuthenticatedDevice, services: ServicesDep
+    ) -> Any:
+        event = _event(family, await request.body(), device_id)
+        if isinstance(event, CameraFrame):
             return (await services.pairing.submit(event)).as_json()
-
-    else:
-
-        async def post_event(event: Event, services: ServicesDep) -> Any:
-            return await services.publisher.publish(family, event)
+        return await services.publisher.publish(family, event)
 
     router.add_api_route(
         f"/v1/events/{family.name}",
@@ -178,23 +167,8 @@ def _ready(
     return results, ready
 
 
-async def batch_body(
-    request: Request, device_id: AuthenticatedDevice
-) -> list[tuple[Family, DeviceEvent] | ItemError]:
-    """Return an event, or why there is none, per item of the batch sent."""
-    try:
-        return parse_batch(await request.body(), device_id, utc_now())
-    except ValidationError as exc:
-        raise RequestValidationError(field_errors(exc)) from None
-    except JsonLimitError as exc:
-        raise one_invalid(["body"], str(exc)) from None
-
-
 @router.post(
     "/v1/events:batch",
-    response_model=BatchResult,
-    # An item has an ack or a detail: the other fields are left out, not null.
-    response_model_exclude_none=True,
     responses={
         **AUTH,
         **INVALID,
@@ -206,35 +180,45 @@ async def batch_body(
     openapi_extra=json_request("EventBatch"),
 )
 async def post_batch(
-    parsed: Annotated[
-        list[tuple[Family, DeviceEvent] | ItemError], Depends(batch_body)
-    ],
+    request: Request,
+    device_id: AuthenticatedDevice,
     services: ServicesDep,
-    settings: SettingsDep,
     response: Response,
-) -> dict[str, Any]:
+) -> BatchResult:
     """Validate and produce each event on its own; answer per item.
 
     200 when all were accepted, 207 when some were not (each result says why),
     503 with ``Retry-After`` when Kafka acknowledged none of them, 422 when none
     was valid. The body has a result per item in every case.
     """
+    try:
+        parsed = parse_batch(await request.body(), device_id, utc_now())
+    except ValidationError as exc:
+        raise RequestValidationError(field_errors(exc)) from None
+    except JsonLimitError as exc:
+        raise one_invalid(["body"], str(exc)) from None
     results, ready = _ready(parsed)
     outcomes = await services.publisher.publish_many([(f, e) for _, f, e in ready])
     for (index, _, _), outcome in zip(ready, outcomes):
         if isinstance(outcome, Accepted):
-            results[index] = {"index": index, "status": 202, **outcome._asdict()}
+            results[index] = {
+                "index": index,
+                "status": 202,
+                "event_id": outcome.event_id,
+                "topic": outcome.topic,
+                "partition": outcome.partition,
+                "offset": outcome.offset,
+            }
         else:
             results[index] = _item_error(index, outcome)
-    statuses = {r["status"] for r in results}  # type: ignore[index]
-    response.status_code = _batch_status(statuses)
+    response.status_code = _batch_status({r["status"] for r in results})  # type: ignore[index]
     if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
-        response.headers["Retry-After"] = str(settings.retry_after_seconds)
+        response.headers["Retry-After"] = str(services.settings.retry_after_seconds)
     accepted = sum(r is not None and r["status"] == 202 for r in results)
     return {
         "accepted": accepted,
         "rejected": len(results) - accepted,
-        "results": results,
+        "results": results,  # type: ignore[typeddict-item]
     }
 
 
