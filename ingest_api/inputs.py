@@ -200,8 +200,9 @@ def finish(
     item.device_id = device_id
     item.received_at = received_at
     if item.event_id is None:
-        content = item.model_dump_json(exclude=_NOT_CONTENT)
-        item.event_id = content_id(device_id, family.name, content.encode())
+        # The model's own serializer: model_dump_json() without the str round trip.
+        content = item.__pydantic_serializer__.to_json(item, exclude=_NOT_CONTENT)
+        item.event_id = content_id(device_id, family.name, content)
     return item
 
 
