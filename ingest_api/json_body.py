@@ -1,15 +1,15 @@
 """The one JSON parser of the ingress: every request body and text frame goes here.
 
 A body is refused, with a 4xx naming the limit, when it is larger than
-``LOOM_MAX_BODY_BYTES`` (413), nested deeper than :data:`MAX_DEPTH`, holds an
-integer longer than :data:`MAX_INT_DIGITS` digits or a number that is not finite
-(422). Python's ``json`` module would recurse until ``RecursionError``, refuse long
+``LOOM_MAX_BODY_BYTES`` (413, by the app's ``BodyLimit`` before any route reads
+it), nested deeper than :data:`MAX_DEPTH`, holds an integer longer than
+:data:`MAX_INT_DIGITS` digits or a number that is not finite (422). Python's ``json`` module would recurse until ``RecursionError``, refuse long
 integers with a ``ValueError`` and hand ``float()`` integers it overflows on; this
 parser (pydantic-core's) does none of that.
 
 - :func:`parse_json` parses bytes (raising :class:`JsonLimitError`, a
   ``ValueError``, with the reason);
-- :func:`read_json` reads a request's body and parses it, answering 413/422
+- :func:`read_json` reads a request's body and parses it, answering 422
   (:data:`JsonBody` is that as a dependency);
 - :class:`BoundedJsonRoute` is the route class under which FastAPI's own body
   parsing (routes with pydantic body models) uses :func:`parse_json` too.
@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic_core import from_json
 
-from ingest_api.errors import TooLarge, one_invalid
+from ingest_api.errors import one_invalid
 
 MAX_DEPTH = 32
 """Deepest nesting of arrays and objects (no Loom body needs more than 6)."""
@@ -92,15 +92,10 @@ def parse_json(data: bytes | str, max_bytes: int | None = None) -> Any:
 
 
 async def read_json(request: Request) -> Any:
-    """Return the request's JSON body, or raise the 413/422 that says what is wrong."""
+    """Return the request's JSON body, or raise the 422 that says what is wrong."""
     body = await request.body()
     if not body.strip():
         raise one_invalid(["body"], "the body is empty; send a JSON object")
-    max_bytes = request.app.state.settings.max_body_bytes
-    if len(body) > max_bytes:
-        msg = f"the request body is over the limit of {max_bytes} bytes"
-        msg += " (LOOM_MAX_BODY_BYTES)"
-        raise TooLarge(msg)
     try:
         return parse_json(body)
     except JsonLimitError as exc:

@@ -128,13 +128,8 @@ async def get_services(conn: HTTPConnection) -> Services:
     return conn.app.state.services
 
 
-async def get_settings(conn: HTTPConnection) -> IngestSettings:
-    """Return the app's settings."""
-    return conn.app.state.settings
-
-
 ServicesDep = Annotated[Services, Depends(get_services)]
-SettingsDep = Annotated[IngestSettings, Depends(get_settings)]
+"""The app's services (``services.settings`` are its settings)."""
 
 
 async def authenticated_device(conn: HTTPConnection, services: ServicesDep) -> str:

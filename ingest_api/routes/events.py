@@ -3,9 +3,9 @@
 Every family gets its own route with its own documented body; the answer is 202
 once Kafka acknowledged the event. A batch answers per item, so one bad event does
 not sink the rest. A body is validated straight from its bytes, strictly
-(``inputs``), once the caller's key is checked; the routes document it with
-``openapi_extra`` (``bodies``). They are the hot path, and the ingress's one
-bypass of FastAPI's request handling: ``routes/direct.py`` says why.
+(``inputs``), once the caller's key is checked; ``openapi_extra`` documents it
+(the schemas: ``inputs.request_schemas``). These are the hot path, and the
+ingress's one bypass of FastAPI's request handling: ``routes/direct.py`` says why.
 """
 
 from typing import Any
@@ -26,7 +26,6 @@ from ingest_api.inputs import (
 )
 from ingest_api.json_body import JsonLimitError
 from ingest_api.publish import Accepted
-from ingest_api.routes.bodies import json_request
 from ingest_api.routes.direct import DirectRoute, FastJSONResponse, caller
 from loom_core.contracts import FAMILIES, CameraFrame, DeviceEvent, Family, utc_now
 
@@ -68,6 +67,17 @@ class BatchResult(BaseModel):
     results: list[ItemResult]
 
 
+def _documented_body(schema_name: str) -> dict[str, Any]:
+    """Return ``openapi_extra`` naming the body's schema (FastAPI does not see it)."""
+    schema = {"$ref": f"#/components/schemas/{schema_name}"}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
 def _event(family: Family, body: bytes, device_id: str) -> DeviceEvent:
     """Return the event of a single-event body, or raise its 403 or 422."""
     try:
@@ -100,7 +110,7 @@ def _family_route(family: Family) -> None:
         description=(family.model.__doc__ or "").strip()
         + f"\n\nProduced to `{family.topic.name}` once Kafka acknowledges it.",
         operation_id=f"post_{family.name}_event",
-        openapi_extra=json_request(input_model(family).__name__),
+        openapi_extra=_documented_body(input_model(family).__name__),
     )
 
 
@@ -224,7 +234,7 @@ router.add_api_route(
         422: {"description": "Malformed body, or no item was valid (per-item results)"},
     },
     summary=f"Post up to {MAX_BATCH} events of any families",
-    openapi_extra=json_request("EventBatch"),
+    openapi_extra=_documented_body("EventBatch"),
 )
 
 
