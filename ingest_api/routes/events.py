@@ -8,6 +8,8 @@ not sink the rest. A body is validated straight from its bytes, strictly
 ingress's one bypass of FastAPI's request handling: ``routes/direct.py`` says why.
 """
 
+from __future__ import annotations
+
 from typing import Any
 from uuid import UUID
 
