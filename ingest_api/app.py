@@ -3,8 +3,9 @@
     uvicorn --factory ingest_api.app:create_app --port 8000
 
 Its connections (Kafka producer, Redis, PostgreSQL key store) live in
-``app.state.services`` for the app's lifespan; routers reach them with ``Depends``,
-the hot event and tracker-app routes through ``services.caller`` (see there why).
+``app.state.services`` for the app's lifespan, its settings in
+``app.state.settings``; routers reach them, and the caller's device, with the
+dependencies of :mod:`ingest_api.services`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from opentelemetry.sdk.trace import TracerProvider
-from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from ingest_api import errors, redaction
@@ -92,7 +91,6 @@ class BodyLimit:
 
 
 CLIENT_CLOSED_REQUEST = 499
-_UNPARSABLE = "There was an error parsing the body"  # FastAPI's words, e.g. bad UTF-8
 
 
 async def _client_gone(_: Request, exc: Exception) -> Response:
@@ -103,19 +101,6 @@ async def _client_gone(_: Request, exc: Exception) -> Response:
     """
     del exc
     return Response(status_code=CLIENT_CLOSED_REQUEST)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """Answer a body FastAPI cannot decode like any malformed JSON: 422."""
-    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for it
-    if exc.status_code == 400 and exc.detail == _UNPARSABLE:
-        error = {
-            "loc": ["body"],
-            "msg": "the body is not UTF-8 JSON",
-            "type": "json_invalid",
-        }
-        return JSONResponse({"detail": [error]}, 422)
-    return await http_exception_handler(request, exc)
 
 
 def _complete_openapi(app: FastAPI) -> None:
@@ -193,7 +178,6 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     errors.install(app)
-    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_middleware(
         BodyLimit,

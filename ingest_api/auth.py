@@ -266,8 +266,14 @@ class KeyStore:
             await asyncio.sleep(LISTEN_RETRY_S)
 
 
-async def authenticate(conn: HTTPConnection) -> str:
+async def authenticate(
+    conn: HTTPConnection, keys: KeyStore, failures: FailedAuthLimit
+) -> str:
     """Return the id of the device whose key the request carries.
+
+    Routes get it as the ``AuthenticatedDevice`` dependency
+    (:mod:`ingest_api.services`); the audio WebSocket calls it itself, to refuse
+    its handshake with the same answer.
 
     Raises
     ------
@@ -283,18 +289,17 @@ async def authenticate(conn: HTTPConnection) -> str:
             MISSING_KEY,
             headers={"WWW-Authenticate": 'Bearer, Basic realm="loom"'},
         )
-    services = conn.app.state.services
     address = conn.client.host if conn.client else ""
-    wait = services.auth_failures.retry_after(address)
+    wait = failures.retry_after(address)
     if wait is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"too many failed authentications from this address; retry in {wait} s",
             headers={"Retry-After": str(wait)},
         )
-    device_id = await services.keys.device_for(found.key)
+    device_id = await keys.device_for(found.key)
     if device_id is None:
-        services.auth_failures.failed(address)
+        failures.failed(address)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "unknown or revoked API key; `loom devices list` shows the devices",

@@ -196,13 +196,13 @@ def finish(
         raise _set_by_ingress(family, sorted(stamped))
     if item.device_id is not None and item.device_id != device_id:
         raise DeviceMismatchError(item.device_id, device_id)
-    # Validated already: plain assignments, no second validation.
-    values = item.__dict__
-    values["device_id"] = device_id
-    values["received_at"] = received_at
+    # The values are valid already: plain assignments (no validate_assignment).
+    item.device_id = device_id
+    item.received_at = received_at
     if item.event_id is None:
+        # The model's own serializer: model_dump_json() without the str round trip.
         content = item.__pydantic_serializer__.to_json(item, exclude=_NOT_CONTENT)
-        values["event_id"] = content_id(device_id, family.name, content)
+        item.event_id = content_id(device_id, family.name, content)
     return item
 
 

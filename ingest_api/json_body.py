@@ -1,15 +1,16 @@
 """The one JSON parser of the ingress: every request body and text frame goes here.
 
 A body is refused, with a 4xx naming the limit, when it is larger than
-``LOOM_MAX_BODY_BYTES`` (413), nested deeper than :data:`MAX_DEPTH`, holds an
-integer longer than :data:`MAX_INT_DIGITS` digits or a number that is not finite
-(422). Python's ``json`` module would recurse until ``RecursionError``, refuse long
+``LOOM_MAX_BODY_BYTES`` (413, by the app's ``BodyLimit`` before any route reads
+it), nested deeper than :data:`MAX_DEPTH`, holds an integer longer than
+:data:`MAX_INT_DIGITS` digits or a number that is not finite (422). Python's ``json`` module would recurse until ``RecursionError``, refuse long
 integers with a ``ValueError`` and hand ``float()`` integers it overflows on; this
 parser (pydantic-core's) does none of that.
 
 - :func:`parse_json` parses bytes (raising :class:`JsonLimitError`, a
   ``ValueError``, with the reason);
-- :func:`read_json` reads a request's body and parses it, answering 413/422;
+- :func:`read_json` reads a request's body and parses it, answering 422
+  (:data:`JsonBody` is that as a dependency);
 - :class:`BoundedJsonRoute` is the route class under which FastAPI's own body
   parsing (routes with pydantic body models) uses :func:`parse_json` too.
 """
@@ -17,14 +18,14 @@ parser (pydantic-core's) does none of that.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic_core import from_json
 
-from ingest_api.errors import TooLarge, one_invalid
+from ingest_api.errors import one_invalid
 
 MAX_DEPTH = 32
 """Deepest nesting of arrays and objects (no Loom body needs more than 6)."""
@@ -91,19 +92,18 @@ def parse_json(data: bytes | str, max_bytes: int | None = None) -> Any:
 
 
 async def read_json(request: Request) -> Any:
-    """Return the request's JSON body, or raise the 413/422 that says what is wrong."""
+    """Return the request's JSON body, or raise the 422 that says what is wrong."""
     body = await request.body()
     if not body.strip():
         raise one_invalid(["body"], "the body is empty; send a JSON object")
-    max_bytes = request.app.state.settings.max_body_bytes
-    if len(body) > max_bytes:
-        msg = f"the request body is over the limit of {max_bytes} bytes"
-        msg += " (LOOM_MAX_BODY_BYTES)"
-        raise TooLarge(msg)
     try:
         return parse_json(body)
     except JsonLimitError as exc:
         raise one_invalid(["body"], str(exc)) from None
+
+
+JsonBody = Annotated[Any, Depends(read_json)]
+"""A route's JSON body, parsed by :func:`read_json` (for bodies of several shapes)."""
 
 
 class _BoundedRequest(Request):
@@ -119,13 +119,23 @@ class _BoundedRequest(Request):
 
 
 class BoundedJsonRoute(APIRoute):
-    """An ``APIRoute`` whose pydantic body models are parsed by :func:`read_json`."""
+    """An ``APIRoute`` whose pydantic body models are parsed by :func:`read_json`.
+
+    FastAPI answers 400 "There was an error parsing the body" to any exception
+    but an ``HTTPException`` while it reads a body; so the body of a route that
+    has one is read first, here (a client leaving mid-body then gets the app's
+    499), and its JSON errors are raised as the 422 ``HTTPException`` they are.
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """Return FastAPI's handler, given a request whose ``json()`` is bounded."""
         handler = super().get_route_handler()
+        reads_body = self.body_field is not None
 
         async def bounded(request: Request) -> Response:
-            return await handler(_BoundedRequest(request.scope, request.receive))
+            request = _BoundedRequest(request.scope, request.receive)
+            if reads_body:
+                await request.body()
+            return await handler(request)
 
         return bounded

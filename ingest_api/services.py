@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, NamedTuple
+from typing import Annotated
 
 from fastapi import Depends
 from opentelemetry.sdk.trace import TracerProvider
@@ -20,7 +20,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import HTTPConnection
 
 from ingest_api.auth import FailedAuthLimit, KeyStore, authenticate
 from ingest_api.observability import Metrics, tracer_from
@@ -120,29 +120,22 @@ async def running(
             provider.shutdown()
 
 
+# -- dependencies --------------------------------------------------------------------
+# FastAPI solves each once per request (its dependency cache), however many
+# parameters of a route and of its other dependencies ask for it.
 async def get_services(conn: HTTPConnection) -> Services:
-    """Return the app's services (a FastAPI dependency; async: no thread hop)."""
+    """Return the app's services (async: no thread hop)."""
     return conn.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-DeviceId = Annotated[str, Depends(authenticate)]
-"""The id of the device whose API key the request carries."""
+"""The app's services (``services.settings`` are its settings)."""
 
 
-class Caller(NamedTuple):
-    """Who posts (the key's device), and the services to serve them with."""
-
-    services: Services
-    device_id: str
+async def authenticated_device(conn: HTTPConnection, services: ServicesDep) -> str:
+    """Return the device whose API key the request carries (see ``authenticate``)."""
+    return await authenticate(conn, services.keys, services.auth_failures)
 
 
-async def caller(request: Request) -> Caller:
-    """Return the app's services and the authenticated device, in one call.
-
-    The event and tracker-app routes call this themselves rather than declare
-    ``ServicesDep`` and ``DeviceId``: solving those dependencies cost about
-    150 us of CPU per request, a fifth of a single-event POST, in
-    bench/ingest_throughput.py. Routes off the hot path use ``Depends``.
-    """
-    return Caller(request.app.state.services, await authenticate(request))
+AuthenticatedDevice = Annotated[str, Depends(authenticated_device)]
+"""The id of the device whose API key the request carries (401/403/429 if none)."""

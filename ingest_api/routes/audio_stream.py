@@ -35,7 +35,7 @@ from ingest_api.audio import Chunker, ChunkSequence, chunk_bytes
 from ingest_api.auth import authenticate
 from ingest_api.errors import field_errors
 from ingest_api.json_body import JsonLimitError, parse_json
-from ingest_api.services import Services
+from ingest_api.services import Services, ServicesDep
 from loom_core.contracts import FAMILIES, utc_now
 from loom_core.contracts.envelope import RecordedAt
 
@@ -191,11 +191,14 @@ class AudioStream:
 
 
 @router.websocket("/v1/stream/audio")
-async def stream_audio(websocket: WebSocket) -> None:
-    """Receive PCM16 mono audio and produce it as acknowledged ``AudioChunk``s."""
-    services: Services = websocket.app.state.services
+async def stream_audio(websocket: WebSocket, services: ServicesDep) -> None:
+    """Receive PCM16 mono audio and produce it as acknowledged ``AudioChunk``s.
+
+    It authenticates itself, rather than by ``AuthenticatedDevice``, to refuse
+    the handshake with the HTTP answer a route gives (:func:`_refuse`).
+    """
     try:
-        device_id = await authenticate(websocket)
+        device_id = await authenticate(websocket, services.keys, services.auth_failures)
         params = StreamParams.model_validate(dict(websocket.query_params))
     except HTTPException as exc:
         await _refuse(websocket, exc.status_code, exc.detail)

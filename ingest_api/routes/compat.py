@@ -10,19 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
+from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel
 
 from ingest_api.compat import gpslogger, osmand, overland, owntracks
 from ingest_api.compat.fixes import Point, to_fixes
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
-from ingest_api.json_body import read_json
+from ingest_api.json_body import JsonBody, read_json
 from ingest_api.publish import Accepted
-from ingest_api.routes.direct import DirectRoute, FastJSONResponse
-from ingest_api.services import Services, caller
+from ingest_api.services import AuthenticatedDevice, Services, ServicesDep
 from loom_core.contracts import FAMILIES, utc_now
 
-router = APIRouter(prefix="/v1/compat", tags=["tracker apps"], route_class=DirectRoute)
+router = APIRouter(prefix="/v1/compat", tags=["tracker apps"])
 GPS = FAMILIES["gps"]
 RESPONSES: dict[int | str, dict[str, Any]] = {**AUTH, **INVALID, **UNAVAILABLE}
 
@@ -79,22 +80,37 @@ async def _publish(
     return outcomes  # type: ignore[return-value]
 
 
-def _summary(accepted: list[Accepted]) -> dict[str, Any]:
-    return {
-        "result": "ok",
-        "accepted": len(accepted),
-        "event_ids": [str(a.event_id) for a in accepted],
-    }
+class CompatSummary(BaseModel):
+    """What a tracker app's request became: a fix per point, all in Kafka."""
+
+    result: str = "ok"
+    accepted: int
+    event_ids: list[UUID]
 
 
-@router.post("/owntracks", responses=RESPONSES, summary="OwnTracks (HTTP mode)")
-async def post_owntracks(request: Request) -> FastJSONResponse:
+def _summary(accepted: list[Accepted]) -> CompatSummary:
+    return CompatSummary(
+        accepted=len(accepted), event_ids=[a.event_id for a in accepted]
+    )
+
+
+@router.post(
+    "/owntracks",
+    response_model=list[Any],
+    responses=RESPONSES,
+    summary="OwnTracks (HTTP mode)",
+)
+async def post_owntracks(
+    device_id: AuthenticatedDevice,
+    message: JsonBody,
+    services: ServicesDep,
+    request: Request,
+) -> list[Any]:
     """Take one OwnTracks message; answer ``[]`` (what the app expects).
 
     Set the app's user name to the device id and its password to the API key.
     """
-    services, device_id = await caller(request)
-    points = owntracks.points(await read_json(request))
+    points = owntracks.points(message)
     named = (
         None
         if request.headers.get("authorization", "").lower().startswith("basic")
@@ -103,36 +119,40 @@ async def post_owntracks(request: Request) -> FastJSONResponse:
     if not points:
         services.metrics.events.labels(GPS.name, "ignored").inc()
     await _publish(services, device_id, owntracks.SOURCE, points, named)
-    return FastJSONResponse([])
+    return []
 
 
-@router.post("/overland", responses=RESPONSES, summary="Overland (iOS)")
-async def post_overland(request: Request) -> FastJSONResponse:
+@router.post(
+    "/overland",
+    response_model=CompatSummary,
+    responses=RESPONSES,
+    summary="Overland (iOS)",
+)
+async def post_overland(
+    device_id: AuthenticatedDevice, batch: JsonBody, services: ServicesDep
+) -> CompatSummary:
     """Take a batch of Overland locations; answer ``{"result": "ok"}``."""
-    services, device_id = await caller(request)
-    points = overland.points(await read_json(request))
-    return FastJSONResponse(
-        _summary(await _publish(services, device_id, overland.SOURCE, points))
-    )
+    points = overland.points(batch)
+    return _summary(await _publish(services, device_id, overland.SOURCE, points))
 
 
 Parser = Callable[[dict[str, Any], tuple[str, ...]], tuple[str, list[Point]]]
 
 
 def _params_route(path: str, summary: str, parse: Parser) -> None:
-    async def endpoint(request: Request) -> FastJSONResponse:
-        services, device_id = await caller(request)
+    async def endpoint(
+        device_id: AuthenticatedDevice, services: ServicesDep, request: Request
+    ) -> CompatSummary:
         params, loc = await _params(request)
         source, points = parse(params, loc)
-        return FastJSONResponse(
-            _summary(await _publish(services, device_id, source, points))
-        )
+        return _summary(await _publish(services, device_id, source, points))
 
     endpoint.__doc__ = summary
     router.add_api_route(
         path,
         endpoint,
         methods=["GET", "POST"],
+        response_model=CompatSummary,
         responses=RESPONSES,
         summary=summary,
         operation_id=f"compat_{path.strip('/')}",

@@ -18,8 +18,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
 
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
@@ -28,7 +27,7 @@ from ingest_api.history.load import FORMATS, ImportSummary, events, inputs
 from ingest_api.json_body import BoundedJsonRoute
 from ingest_api.publish import Accepted
 from ingest_api.routes import uploads
-from ingest_api.services import DeviceId, Services, ServicesDep
+from ingest_api.services import AuthenticatedDevice, Services, ServicesDep
 from ingest_api.uploads import UploadMeta
 from loom_core.contracts import FAMILIES, GpsFix, utc_now
 
@@ -62,8 +61,11 @@ class NewImport(BaseModel):
     summary="Start a resumable history import",
 )
 async def create_import(
-    new: NewImport, device_id: DeviceId, services: ServicesDep
-) -> JSONResponse:
+    new: NewImport,
+    device_id: AuthenticatedDevice,
+    services: ServicesDep,
+    response: Response,
+) -> uploads.UploadState:
     """Start an import at offset 0; ``Location`` is where its chunks go."""
     store = services.uploads
     if new.size is not None and new.size > store.max_bytes:
@@ -81,17 +83,8 @@ async def create_import(
         filename=new.filename,
     )
     await store.create(meta)
-    return JSONResponse(
-        uploads.UploadState(
-            file_id=meta.file_id,
-            offset=0,
-            size=meta.size,
-            content_type=content_type,
-            expires_in=store.ttl_s,
-        ).model_dump(mode="json"),
-        status.HTTP_201_CREATED,
-        headers={"Location": f"/v1/imports/{meta.file_id}", "Upload-Offset": "0"},
-    )
+    response.headers["Location"] = f"/v1/imports/{meta.file_id}"
+    return uploads.upload_state(store, meta, 0, response)
 
 
 # The bytes travel exactly as an upload's: the same handlers, the same answers.
@@ -128,9 +121,9 @@ router.add_api_route(
 )
 async def complete_import(
     file_id: str,
-    device_id: DeviceId,
+    device_id: AuthenticatedDevice,
     services: ServicesDep,
-) -> JSONResponse:
+) -> dict[str, Any]:
     """Read the file with ``loom import``'s importers and produce every fix.
 
     Answers, once Kafka has every fix, a summary per file: fixes accepted,
@@ -154,7 +147,7 @@ async def complete_import(
             meta = await store.finish(
                 meta, {"bytes": offset, "status": "complete", "files": files}
             )
-    return JSONResponse({"file_id": file_id, **(meta.result or {})})
+    return {"file_id": file_id, **(meta.result or {})}
 
 
 async def _import(

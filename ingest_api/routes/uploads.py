@@ -15,8 +15,16 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import (
+    APIRouter,
+    Body,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest_api import media
@@ -24,12 +32,11 @@ from ingest_api.audio import Chunker, ChunkSequence, chunk_bytes
 from ingest_api.errors import AUTH, INVALID, UNAVAILABLE, one_invalid
 from ingest_api.json_body import BoundedJsonRoute
 from ingest_api.publish import Accepted
-from ingest_api.services import DeviceId, Services, ServicesDep
+from ingest_api.services import AuthenticatedDevice, Services, ServicesDep
 from ingest_api.settings import IngestSettings
 from ingest_api.uploads import UploadMeta, UploadStore
 from loom_core.contracts import FAMILIES, CameraFrame, FrameImage, utc_now
-from loom_core.contracts.envelope import DeviceId as DeviceIdField
-from loom_core.contracts.envelope import RecordedAt
+from loom_core.contracts.envelope import DeviceId, RecordedAt
 from loom_core.contracts.ids import frame_id
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"], route_class=BoundedJsonRoute)
@@ -62,7 +69,7 @@ class NewUpload(BaseModel):
     )
     sample_rate: int | None = Field(default=None, ge=8_000, le=48_000)
     filename: str | None = Field(default=None, max_length=255)
-    device_id: DeviceIdField | None = None
+    device_id: DeviceId | None = None
 
     @model_validator(mode="after")
     def _raw_pcm_needs_rate(self) -> NewUpload:
@@ -91,7 +98,11 @@ class UploadState(BaseModel):
     result: dict[str, Any] | None = None
 
 
-def _state(store: UploadStore, meta: UploadMeta, offset: int) -> dict[str, Any]:
+def upload_state(
+    store: UploadStore, meta: UploadMeta, offset: int, response: Response
+) -> UploadState:
+    """Return where an upload stands, with its offset as ``Upload-Offset`` too."""
+    response.headers["Upload-Offset"] = str(offset)
     return UploadState(
         file_id=meta.file_id,
         offset=offset,
@@ -99,7 +110,7 @@ def _state(store: UploadStore, meta: UploadMeta, offset: int) -> dict[str, Any]:
         content_type=meta.content_type,
         expires_in=None if meta.result else store.ttl_s,
         result=meta.result,
-    ).model_dump(mode="json")
+    )
 
 
 @router.post(
@@ -115,8 +126,11 @@ def _state(store: UploadStore, meta: UploadMeta, offset: int) -> dict[str, Any]:
     summary="Start a resumable upload",
 )
 async def create_upload(
-    upload: NewUpload, device_id: DeviceId, services: ServicesDep
-) -> JSONResponse:
+    upload: NewUpload,
+    device_id: AuthenticatedDevice,
+    services: ServicesDep,
+    response: Response,
+) -> UploadState:
     """Start an upload at offset 0; ``Location`` is where its chunks go."""
     if upload.device_id is not None and upload.device_id != device_id:
         raise HTTPException(
@@ -145,11 +159,8 @@ async def create_upload(
         **upload.model_dump(exclude={"device_id"}),
     )
     await store.create(meta)
-    return JSONResponse(
-        _state(store, meta, 0),
-        status.HTTP_201_CREATED,
-        headers={"Location": f"/v1/uploads/{meta.file_id}", "Upload-Offset": "0"},
-    )
+    response.headers["Location"] = f"/v1/uploads/{meta.file_id}"
+    return upload_state(store, meta, 0, response)
 
 
 @router.get(
@@ -159,15 +170,16 @@ async def create_upload(
     summary="Where an upload stands",
 )
 async def get_upload(
-    file_id: str, device_id: DeviceId, services: ServicesDep
-) -> JSONResponse:
+    file_id: str,
+    device_id: AuthenticatedDevice,
+    services: ServicesDep,
+    response: Response,
+) -> UploadState:
     """Return the committed offset (also as ``Upload-Offset``), or the result."""
     store = services.uploads
     meta = store.meta(file_id, device_id)
     offset = meta.result["bytes"] if meta.result else await store.offset(meta)
-    return JSONResponse(
-        _state(store, meta, offset), headers={"Upload-Offset": str(offset)}
-    )
+    return upload_state(store, meta, offset, response)
 
 
 # How a chunk PUT is documented, here and for history imports (routes/imports.py).
@@ -201,11 +213,12 @@ async def put_chunk(
     *,
     file_id: str,
     request: Request,
-    device_id: DeviceId,
+    device_id: AuthenticatedDevice,
     services: ServicesDep,
+    response: Response,
     upload_offset: Annotated[int | None, Header(ge=0)] = None,
     offset: Annotated[int | None, Query(ge=0)] = None,
-) -> JSONResponse:
+) -> UploadState:
     """Write the body at the given byte offset; answer the new committed offset."""
     at = upload_offset if upload_offset is not None else offset
     if at is None:
@@ -221,9 +234,7 @@ async def put_chunk(
         data = await request.body()
         new_offset = await store.write(meta, at, data)
     services.metrics.upload_bytes.inc(len(data))
-    return JSONResponse(
-        _state(store, meta, new_offset), headers={"Upload-Offset": str(new_offset)}
-    )
+    return upload_state(store, meta, new_offset, response)
 
 
 @router.post(
@@ -241,10 +252,10 @@ async def put_chunk(
 )
 async def complete_upload(
     file_id: str,
-    device_id: DeviceId,
+    device_id: AuthenticatedDevice,
     services: ServicesDep,
     completion: Annotated[Completion | None, Body()] = None,
-) -> JSONResponse:
+) -> dict[str, Any]:
     """Decode the recording and produce its audio chunks and video frames.
 
     Answers once Kafka has every event; on a 503 call it again (ids repeat).
@@ -263,7 +274,7 @@ async def complete_upload(
                 services, meta, completion.recorded_at if completion else None
             )
             meta = await store.finish(meta, {"bytes": offset, **result})
-    return JSONResponse({"file_id": file_id, **(meta.result or {})})
+    return {"file_id": file_id, **(meta.result or {})}
 
 
 def decode_limits(settings: IngestSettings) -> media.DecodeLimits:
