@@ -176,18 +176,15 @@ def transcribe(
 
 
 SPEECH_OPTIONS: dict[str, tuple[weights.ModelSpec, dict[str, Any]]] = {
-    "default_whisper_base_float32_speech_window": (speech.WHISPER_BASE, {}),
+    "default_whisper_base_int8_speech_window": (speech.WHISPER_BASE, {}),
+    "option_whisper_base_float32_speech_window": (speech.WHISPER_BASE_FLOAT32, {}),
     "option_whisper_base_float32_speech_window_beam3": (
-        speech.WHISPER_BASE,
+        speech.WHISPER_BASE_FLOAT32,
         {"beam_size": 3},
-    ),
-    "option_whisper_base_int8_speech_window": (
-        speech.WHISPER_BASE,
-        {"compute_type": "int8"},
     ),
     "baseline_whisper_base_int8_whole_windows": (
         speech.WHISPER_BASE,
-        {"compute_type": "int8", "whole_windows": True},
+        {"whole_windows": True},
     ),
     "baseline_whisper_tiny_en_int8": (speech.WHISPER_TINY_EN, {}),
 }

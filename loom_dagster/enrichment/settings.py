@@ -13,7 +13,8 @@ from loom_core.settings import REPO_ROOT
 class EnrichmentSettings(BaseSettings):
     """Model backends and where production weights are.
 
-    ``LOOM_SPEECH_BACKEND`` (``whisper-base`` | ``whisper-tiny-en`` | ``parakeet``),
+    ``LOOM_SPEECH_BACKEND`` (``whisper-base`` | ``whisper-base-float32`` |
+    ``whisper-tiny-en`` | ``parakeet``),
     ``LOOM_VISION_BACKEND`` (``embedded`` | ``moondream``), ``LOOM_MODELS_DIR``
     (``/models`` in containers) and ``LOOM_MODEL_THREADS`` (CPU threads per model).
     The backends' names and versions go into the assets' code versions, so
@@ -24,7 +25,7 @@ class EnrichmentSettings(BaseSettings):
 
     speech_backend: str = Field(
         default="whisper-base",
-        description="whisper-base | whisper-tiny-en | parakeet",
+        description="whisper-base | whisper-base-float32 | whisper-tiny-en | parakeet",
     )
     vision_backend: str = Field(default="embedded", description="embedded | moondream")
     models_dir: Path = Field(

