@@ -108,16 +108,18 @@ def enrichment_asset(
     *,
     deps: Sequence[str],
     checks: Mapping[str, str],
-    code_version: str,
-    op_tags: Mapping[str, Any],
+    algorithm: str,
+    pod: tuple[str, str],
     description: str,
-    metadata: Mapping[str, Any] | None = None,
+    model: ModelSpec | None = None,
 ) -> Any:
     """Return the ``@dg.asset`` decorator every enrichment asset shares.
 
     Partitioned by UTC day x device, in the ``enrichment`` group, depending on its
     landing tables by key, watched by the freshness policy and by ``checks``
-    (check name -> description), all blocking.
+    (check name -> description), all blocking. Its code version is ``algorithm``
+    and the ``model``'s name and version; its pod requests ``pod`` (CPU, memory)
+    and a GPU when the model needs one; the model is in its metadata.
     """
     return dg.asset(
         name=table.name,
@@ -125,11 +127,15 @@ def enrichment_asset(
         deps=[dg.AssetKey(dep) for dep in deps],
         group_name=GROUP,
         kinds={"python", "postgres", "kafka"},
-        code_version=code_version,
+        code_version=code_version(algorithm, model),
         freshness_policy=FRESHNESS,
         check_specs=check_specs(table.name, checks),
-        op_tags=dict(op_tags),
-        metadata=metadata,
+        op_tags=k8s_op_tags(*pod, gpu=model is not None and model.gpu),
+        metadata=(
+            None
+            if model is None
+            else {"model_name": model.model_name, "model_version": model.model_version}
+        ),
         description=description,
     )
 

@@ -169,9 +169,9 @@ def build_captions(spec: ModelSpec) -> dg.AssetsDefinition:
         TABLE,
         deps=["camera_frames", "screenshots"],
         checks=CHECKS,
-        code_version=asset_framework.code_version(ALGORITHM, spec),
-        op_tags=asset_framework.k8s_op_tags("2000m", "4096Mi", gpu=spec.gpu),
-        metadata={"model_name": spec.model_name, "model_version": spec.model_version},
+        algorithm=ALGORITHM,
+        pod=("2000m", "4096Mi"),
+        model=spec,
         description=(
             "Caption, tags and OCR text of each camera frame (pairs as one) and "
             f"screenshot ({spec.model_name}); republished to {topics.IMAGE_CAPTIONS}, "

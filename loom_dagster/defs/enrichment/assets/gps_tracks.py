@@ -87,10 +87,8 @@ def segment_rows(day: DayTrack) -> list[TrackSegment]:
     TABLE,
     deps=["gps_data"],
     checks=CHECKS,
-    code_version=asset_framework.code_version(
-        f"{stays.ALGORITHM}|{geocoding.GEOCODER}"
-    ),
-    op_tags=asset_framework.k8s_op_tags("500m", "1024Mi"),
+    algorithm=f"{stays.ALGORITHM}|{geocoding.GEOCODER}",
+    pod=("500m", "1024Mi"),
     description=(
         "Stays and moves of each device-day (stay-point detection; jitter and "
         "outliers rejected) with the GeoNames town it lies in; republished to "

@@ -171,9 +171,9 @@ def build_transcripts(spec: ModelSpec) -> dg.AssetsDefinition:
         TABLE,
         deps=["audio_chunks"],
         checks=CHECKS,
-        code_version=asset_framework.code_version(ALGORITHM, spec),
-        op_tags=asset_framework.k8s_op_tags("2000m", "4096Mi", gpu=spec.gpu),
-        metadata={"model_name": spec.model_name, "model_version": spec.model_version},
+        algorithm=ALGORITHM,
+        pod=("2000m", "4096Mi"),
+        model=spec,
         description=(
             "Utterances of each device-day's audio (Silero VAD, then "
             f"{spec.model_name} with word timestamps); republished to "
