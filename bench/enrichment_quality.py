@@ -275,6 +275,7 @@ def through_api(
     ]
     return {
         "recordings": len(pairs),
+        "recordings_transcribed": sum(stream in heard for stream in streams),
         "audio_chunks": len(chunk_ids),
         "wer": round(scoring.word_error_rate(pairs), 4),
         "wer_whisper_normalised": round(whisper_normalised_wer(pairs), 4),
@@ -290,7 +291,11 @@ def _ignore(*_: object) -> None:
 def _stored_transcripts(
     settings: Any, device_id: str, chunk_ids: set[str], timeout_s: float
 ) -> dict[str, str]:
-    """Wait until the transcripts asset processed every chunk; return text by stream."""
+    """Wait until the transcripts asset processed every chunk; return text by stream.
+
+    A platform that first works through other devices' backlog may take longer
+    than ``timeout_s``: the recordings not transcribed by then score as unheard.
+    """
     import psycopg  # noqa: PLC0415
 
     deadline = time.monotonic() + timeout_s
@@ -302,11 +307,8 @@ def _stored_transcripts(
                 (device_id, list(chunk_ids)),
             ).fetchone()
             print(f"transcribed {done} of {len(chunk_ids)} chunks", file=sys.stderr)
-            if done == len(chunk_ids):
-                break
-            if time.monotonic() > deadline:
-                msg = f"only {done} of {len(chunk_ids)} chunks transcribed in time"
-                raise SystemExit(msg)
+            if done == len(chunk_ids) or time.monotonic() > deadline:
+                break  # on time-out, what was transcribed is scored, and said
             time.sleep(5)
         heard: dict[str, list[str]] = {}
         for stream, text in conn.execute(
