@@ -32,6 +32,13 @@ JSON.
 
     nice .venv/bin/python bench/enrichment_quality.py [--only speech,ocr,tags,places]
     nice .venv/bin/python bench/enrichment_quality.py --only api  # starts the platform
+
+On a stack whose Kafka still holds other devices' backlog (after ``make test``),
+give the platform an empty Dagster database and let landing start at the end, so
+that the clips are not queued behind it::
+
+    LOOM_DAGSTER_DATABASE_URL=postgresql://.../dagster_bench LOOM_LANDING_START=latest \
+        nice .venv/bin/python bench/enrichment_quality.py --only api
 """
 
 from __future__ import annotations
