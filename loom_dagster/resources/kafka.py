@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import dagster as dg
@@ -11,7 +12,10 @@ from confluent_kafka.admin import AdminClient
 from loom_core import kafka as loom_kafka
 from loom_core.settings import EXTERNAL_TIMEOUT_S
 
-WATERMARK_RETRIES = 2  # after a timeout: a leader that died, until it is fenced
+# A leader that died stays in the metadata until it is fenced, and its successor
+# answers OFFSET_NOT_AVAILABLE until its high watermark catches up: ask again, at
+# most twice (the rule for calls to other servers), after these pauses.
+WATERMARK_BACKOFF_S = (1.0, 4.0)
 
 
 class KafkaResource(dg.ConfigurableResource):
@@ -44,22 +48,22 @@ class KafkaResource(dg.ConfigurableResource):
 
         The offsets are asked of each partition's leader. One that has just died
         (SIGKILL) stays the leader in the metadata until the controllers fence it
-        (``broker.session.timeout.ms``), and the query times out: it is asked
-        again, with fresh metadata, at most ``WATERMARK_RETRIES`` times.
+        (``broker.session.timeout.ms``), and the query times out; the new leader
+        then answers "high watermark is not caught up" for a moment. So a failed
+        query is asked again, with fresh metadata, after each pause of
+        ``WATERMARK_BACKOFF_S``.
 
         Raises
         ------
         KafkaException
             When the last attempt fails too (no broker, or no leader).
         """
-        failed = 0
-        while True:
+        for pause in WATERMARK_BACKOFF_S:
             try:
                 return self._watermarks(topic)
             except KafkaException:
-                failed += 1
-                if failed > WATERMARK_RETRIES:
-                    raise
+                time.sleep(pause)
+        return self._watermarks(topic)
 
     def _watermarks(self, topic: str) -> dict[int, tuple[int, int]]:
         consumer = self.consumer("loom-watermarks")
