@@ -48,6 +48,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from ingest_api import registry
+from loom_cli.demo.platform import api_ready
 from loom_cli.stack.cluster import PORT_SPAN, ClusterLayout
 from loom_cli.stack.process import free_port
 from loom_cli.stack.stack import Stack, private_settings
@@ -108,15 +109,10 @@ def ingest_api(settings: LoomSettings) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+        not_ready, deadline = api_ready(url), time.monotonic() + 120
+        while (reason := not_ready()) is not None:
             if time.monotonic() > deadline:
-                msg = "the ingest API did not become ready within 120 s"
+                msg = f"the ingest API did not become ready within 120 s ({reason})"
                 raise RuntimeError(msg)
             time.sleep(0.3)
         yield url

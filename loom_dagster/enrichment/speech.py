@@ -18,6 +18,7 @@ and words with times relative to the start of that audio.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -139,8 +140,13 @@ def speech_window(features: NDArray[np.float32]) -> int:
     return min(features.shape[-1], -(-(used + TAIL_FRAMES) // 100) * 100)
 
 
+@cache
 def _whisper_class() -> type:
-    """faster-whisper's ``WhisperModel``, encoding only the speech of a window."""
+    """faster-whisper's ``WhisperModel``, encoding only the speech of a window.
+
+    Defined on first use (faster-whisper is imported only by the backends that
+    need it), once per process.
+    """
     from faster_whisper import WhisperModel  # noqa: PLC0415
 
     class SpeechWindowWhisper(WhisperModel):
